@@ -1,0 +1,34 @@
+from odoo import api, fields, models
+
+
+class MaintenanceRequest(models.Model):
+    _inherit = "maintenance.request"
+
+    lot_id = fields.Many2one(
+        "stock.lot",
+        string="Serial Number",
+        index=True,
+        tracking=True,
+        check_company=True,
+        domain="[('product_id.tracking', '=', 'serial')]",
+    )
+    customer_id = fields.Many2one(
+        "res.partner",
+        string="Customer",
+        compute="_compute_customer_id",
+        store=True,
+        readonly=False,
+        index=True,
+        tracking=True,
+    )
+
+    @api.depends("lot_id")
+    def _compute_customer_id(self):
+        for request in self:
+            if request.lot_id:
+                request.customer_id = request.lot_id.customer_id
+
+    @api.onchange("lot_id")
+    def _onchange_lot_id(self):
+        if self.lot_id.equipment_id:
+            self.equipment_id = self.lot_id.equipment_id

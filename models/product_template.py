@@ -1,0 +1,44 @@
+from odoo import fields, models
+
+
+class ProductTemplate(models.Model):
+    _inherit = "product.template"
+
+    service_line_type = fields.Selection(
+        selection=[
+            ("part", "Part"),
+            ("consumable", "Consumable"),
+            ("labour", "Labour"),
+            ("travel", "Travel"),
+        ],
+        string="Service Line Type",
+        help="How this product counts on a service job: warranties and contract "
+        "rules cover parts, consumables, labour and travel separately.",
+    )
+    warranty_policy_id = fields.Many2one(
+        "serial.warranty.policy",
+        string="Customer Warranty",
+        help="Warranty each delivered serial of this product gets.",
+    )
+    supplier_warranty_months = fields.Integer(
+        string="Supplier Warranty (months)",
+        help="Months the vendor covers a unit, counted from its receipt.",
+    )
+    meter_type_ids = fields.Many2many(
+        "serial.meter.type",
+        string="Meters",
+        help="Meters the serials of this product carry (pages, hours, ...).",
+    )
+    serial_service_managed = fields.Boolean(
+        string="Service-Managed Serials",
+        help="Each serial of this product delivered to a customer gets its own "
+        "maintenance equipment, so jobs, warranty and contracts follow the unit.",
+    )
+
+    def _get_service_line_type(self):
+        """The service line type, defaulting to labour for services and to part
+        for goods when the product does not say."""
+        self.ensure_one()
+        if self.service_line_type:
+            return self.service_line_type
+        return "labour" if self.type == "service" else "part"

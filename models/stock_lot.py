@@ -1,0 +1,531 @@
+import base64
+import io
+from collections import defaultdict
+from datetime import timedelta
+
+from dateutil.relativedelta import relativedelta
+from markupsafe import Markup
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError
+from odoo.osv import expression
+
+
+class StockLot(models.Model):
+    _inherit = "stock.lot"
+
+    customer_id = fields.Many2one(
+        "res.partner",
+        string="Owner",
+        index=True,
+        tracking=True,
+        check_company=True,
+        help="Customer who owns the unit: set by the validated delivery, cleared "
+        "or changed by a customer return.",
+    )
+    site_id = fields.Many2one(
+        "res.partner",
+        string="Site",
+        tracking=True,
+        check_company=True,
+        help="Address the unit was delivered to.",
+    )
+    delivery_date = fields.Date(index=True, tracking=True, copy=False)
+    installation_date = fields.Date(tracking=True, copy=False)
+    supplier_id = fields.Many2one(
+        "res.partner",
+        string="Supplier",
+        index=True,
+        tracking=True,
+        check_company=True,
+        help="Vendor the unit was received from.",
+    )
+    receipt_date = fields.Date(index=True, tracking=True, copy=False)
+    equipment_ids = fields.One2many("maintenance.equipment", "lot_id")
+    equipment_id = fields.Many2one(
+        "maintenance.equipment",
+        string="Equipment",
+        compute="_compute_equipment_id",
+        store=True,
+        index=True,
+    )
+    subscription_ids = fields.Many2many(
+        "sale.subscription",
+        relation="sale_subscription_stock_lot_rel",
+        column1="lot_id",
+        column2="subscription_id",
+        string="Contracts",
+        copy=False,
+        help="Contracts that cover this serial.",
+    )
+    request_ids = fields.One2many("maintenance.request", "lot_id", string="Jobs")
+    request_count = fields.Integer(compute="_compute_request_count", string="Jobs")
+    parent_lot_id = fields.Many2one(
+        "stock.lot",
+        string="Installed In",
+        index=True,
+        tracking=True,
+        ondelete="restrict",
+        check_company=True,
+        help="Unit this serialised component is installed in.",
+    )
+    child_lot_ids = fields.One2many(
+        "stock.lot", "parent_lot_id", string="Installed Components"
+    )
+    receipt_picking_ids = fields.Many2many(
+        "stock.picking", compute="_compute_serial_documents", string="Receipts"
+    )
+    receipt_count = fields.Integer(compute="_compute_serial_documents")
+    delivery_picking_ids = fields.Many2many(
+        "stock.picking", compute="_compute_serial_documents", string="Deliveries"
+    )
+    delivery_picking_count = fields.Integer(compute="_compute_serial_documents")
+    serial_invoice_ids = fields.Many2many(
+        "account.move", compute="_compute_serial_documents", string="Invoices"
+    )
+    serial_invoice_count = fields.Integer(compute="_compute_serial_documents")
+    last_purchase_id = fields.Many2one(
+        "purchase.order",
+        compute="_compute_serial_documents",
+        search="_search_last_purchase_id",
+        string="Purchase Order",
+    )
+    last_sale_id = fields.Many2one(
+        "sale.order",
+        compute="_compute_serial_documents",
+        search="_search_last_sale_id",
+        string="Sale Order",
+    )
+    last_invoice_id = fields.Many2one(
+        "account.move", compute="_compute_serial_documents", string="Invoice"
+    )
+    product_default_code = fields.Char(
+        related="product_id.default_code", string="Item Code"
+    )
+    can_edit_ownership = fields.Boolean(compute="_compute_can_edit_ownership")
+    warranty_policy_id = fields.Many2one(
+        "serial.warranty.policy",
+        string="Warranty Policy",
+        index=True,
+        tracking=True,
+        help="Customer warranty of this unit: taken from its product when it is "
+        "delivered; a service manager may change it.",
+    )
+    warranty_start_date = fields.Date(
+        compute="_compute_warranty_start_date",
+        store=True,
+        readonly=False,
+        tracking=True,
+        copy=False,
+    )
+    warranty_end_date = fields.Date(
+        compute="_compute_warranty_end_date",
+        store=True,
+        readonly=False,
+        tracking=True,
+        copy=False,
+        help="Last day covered by the customer warranty.",
+    )
+    warranty_state = fields.Selection(
+        selection=[
+            ("none", "No Warranty"),
+            ("active", "Active"),
+            ("expiring", "Expiring"),
+            ("expired", "Expired"),
+        ],
+        compute="_compute_warranty_state",
+        store=True,
+        index=True,
+        default="none",
+        help="Refreshed daily: Expiring in the policy's notice days before the "
+        "last covered day.",
+    )
+    supplier_warranty_end_date = fields.Date(
+        compute="_compute_supplier_warranty_end_date",
+        store=True,
+        readonly=False,
+        tracking=True,
+        copy=False,
+        help="Last day the vendor covers this unit, counted from its receipt.",
+    )
+
+    @api.depends("equipment_ids")
+    def _compute_equipment_id(self):
+        for lot in self:
+            lot.equipment_id = lot.equipment_ids[:1]
+
+    @api.depends(
+        "warranty_policy_id.start_trigger", "delivery_date", "installation_date"
+    )
+    def _compute_warranty_start_date(self):
+        for lot in self:
+            policy = lot.warranty_policy_id
+            if not policy:
+                lot.warranty_start_date = False
+            elif policy.start_trigger == "installation":
+                lot.warranty_start_date = lot.installation_date
+            else:
+                lot.warranty_start_date = lot.delivery_date
+
+    @api.depends("warranty_start_date", "warranty_policy_id.duration_months")
+    def _compute_warranty_end_date(self):
+        usage_end_dates = self._get_warranty_usage_end_dates()
+        for lot in self:
+            end = lot._get_warranty_end_date(
+                lot.warranty_start_date, lot.warranty_policy_id.duration_months
+            )
+            usage_end = usage_end_dates.get(lot.id)
+            if end and usage_end:
+                end = min(end, usage_end)
+            lot.warranty_end_date = end
+
+    @api.depends("receipt_date", "product_id.supplier_warranty_months")
+    def _compute_supplier_warranty_end_date(self):
+        for lot in self:
+            lot.supplier_warranty_end_date = lot._get_warranty_end_date(
+                lot.receipt_date, lot.product_id.supplier_warranty_months
+            )
+
+    @api.depends(
+        "warranty_start_date",
+        "warranty_end_date",
+        "warranty_policy_id.expiry_notice_days",
+    )
+    def _compute_warranty_state(self):
+        today = fields.Date.context_today(self)
+        for lot in self:
+            lot.warranty_state = lot._get_warranty_state(today)
+
+    @api.model
+    def _get_warranty_end_date(self, start_date, months):
+        """Last covered day: start + months - 1 day (12 months from 2026-01-15
+        end on 2027-01-14). Override to count differently."""
+        if not start_date or not months or months <= 0:
+            return False
+        return start_date + relativedelta(months=months) - timedelta(days=1)
+
+    def _get_warranty_usage_end_dates(self):
+        """{lot id: day the usage limit of its policy was reached}; the meter
+        readings extend this."""
+        return {}
+
+    def _get_warranty_state(self, on_date):
+        self.ensure_one()
+        start, end = self.warranty_start_date, self.warranty_end_date
+        if not start or not end or on_date < start:
+            return "none"
+        if on_date > end:
+            return "expired"
+        notice = self.warranty_policy_id.expiry_notice_days
+        if notice and (end - on_date).days < notice:
+            return "expiring"
+        return "active"
+
+    def _is_under_warranty(self, on_date):
+        """Whether the customer warranty covers this serial on that day."""
+        self.ensure_one()
+        return bool(
+            self.warranty_start_date
+            and self.warranty_end_date
+            and self.warranty_start_date <= on_date <= self.warranty_end_date
+        )
+
+    def _compute_request_count(self):
+        counts = dict(
+            self.env["maintenance.request"]._read_group(
+                [("lot_id", "in", self.ids)], ["lot_id"], ["__count"]
+            )
+        )
+        for lot in self:
+            lot.request_count = counts.get(lot, 0)
+
+    @api.depends("quant_ids.quantity", "customer_id", "supplier_id")
+    def _compute_serial_documents(self):
+        """Receipts, deliveries, orders and invoices of each serial, from one read
+        of its done move lines."""
+        move_lines = self.env["stock.move.line"].search(
+            [("lot_id", "in", self.ids), ("state", "=", "done")], order="date, id"
+        )
+        receipts = defaultdict(lambda: self.env["stock.picking"])
+        deliveries = defaultdict(lambda: self.env["stock.picking"])
+        purchases = defaultdict(lambda: self.env["purchase.order"])
+        sales = defaultdict(lambda: self.env["sale.order"])
+        for line in move_lines:
+            move = line.move_id
+            if line.location_id.usage == "supplier":
+                receipts[line.lot_id.id] |= line.picking_id
+                purchases[line.lot_id.id] |= move.purchase_line_id.order_id
+            elif line.location_dest_id.usage == "customer":
+                deliveries[line.lot_id.id] |= line.picking_id
+                sales[line.lot_id.id] |= move.sale_line_id.order_id
+        for lot in self:
+            lot_sales = sales[lot.id]
+            invoices = lot_sales.invoice_ids.filtered(lambda m: m.state != "cancel")
+            lot.receipt_picking_ids = receipts[lot.id]
+            lot.receipt_count = len(receipts[lot.id])
+            lot.delivery_picking_ids = deliveries[lot.id]
+            lot.delivery_picking_count = len(deliveries[lot.id])
+            lot.serial_invoice_ids = invoices
+            lot.serial_invoice_count = len(invoices)
+            lot.last_purchase_id = purchases[lot.id][-1:]
+            lot.last_sale_id = lot_sales[-1:]
+            lot.last_invoice_id = invoices.sorted("id")[-1:]
+
+    @api.depends_context("uid")
+    def _compute_can_edit_ownership(self):
+        is_manager = self.env.user.has_group("serial_service.group_service_manager")
+        for lot in self:
+            lot.can_edit_ownership = is_manager
+
+    def _search_order_lots(self, order_field, operator, value):
+        """Lots that went through a done move line of a matching order."""
+        if operator in ("=", "!=", "in", "not in") and not isinstance(value, str):
+            order_domain = [("id", operator, value)]
+        else:
+            order_domain = [("name", operator, value)]
+        positive = expression.normalize_domain(order_domain)
+        line_domain = [
+            ("state", "=", "done"),
+            ("lot_id", "!=", False),
+            (f"move_id.{order_field}", "any", positive),
+        ]
+        return [
+            (
+                "id",
+                "in",
+                self.env["stock.move.line"]._search(line_domain).subselect("lot_id"),
+            )
+        ]
+
+    def _search_last_purchase_id(self, operator, value):
+        return self._search_order_lots("purchase_line_id.order_id", operator, value)
+
+    def _search_last_sale_id(self, operator, value):
+        return self._search_order_lots("sale_line_id.order_id", operator, value)
+
+    @api.model
+    def _get_manager_only_fields(self):
+        """Fields that record ownership and entitlement: only service managers
+        change them by hand; stock moves change them through the registry."""
+        return {
+            "customer_id",
+            "site_id",
+            "delivery_date",
+            "supplier_id",
+            "receipt_date",
+        }
+
+    def write(self, vals):
+        if (
+            not self.env.su
+            and self._get_manager_only_fields() & vals.keys()
+            and not self.env.user.has_group("serial_service.group_service_manager")
+        ):
+            raise AccessError(
+                self.env._(
+                    "Only a service manager can change the owner, supplier or "
+                    "warranty dates of a serial number."
+                )
+            )
+        return super().write(vals)
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    def _action_open_records(self, records, name):
+        self.ensure_one()
+        action = {
+            "type": "ir.actions.act_window",
+            "name": name,
+            "res_model": records._name,
+            "domain": [("id", "in", records.ids)],
+            "view_mode": "list,form",
+            "context": {"create": False},
+        }
+        if len(records) == 1:
+            action.update(view_mode="form", res_id=records.id)
+        return action
+
+    def action_view_requests(self):
+        self.ensure_one()
+        action = self.env["ir.actions.actions"]._for_xml_id(
+            "maintenance.hr_equipment_request_action"
+        )
+        action["domain"] = [("lot_id", "=", self.id)]
+        action["context"] = {
+            "default_lot_id": self.id,
+            "default_equipment_id": self.equipment_id.id,
+        }
+        return action
+
+    def action_view_receipts(self):
+        return self._action_open_records(
+            self.receipt_picking_ids, self.env._("Receipts")
+        )
+
+    def action_view_deliveries(self):
+        return self._action_open_records(
+            self.delivery_picking_ids, self.env._("Deliveries")
+        )
+
+    def action_view_serial_invoices(self):
+        return self._action_open_records(
+            self.serial_invoice_ids, self.env._("Invoices")
+        )
+
+    def action_view_equipment(self):
+        return self._action_open_records(self.equipment_id, self.env._("Equipment"))
+
+    def action_export_overview_xlsx(self):
+        """Download the serial overview of the selected serials as xlsx."""
+        attachment = self.env["ir.attachment"].create(
+            {
+                "name": "serial_overview.xlsx",
+                "raw": self._export_overview_xlsx(),
+                "mimetype": "application/vnd.openxmlformats-officedocument."
+                "spreadsheetml.sheet",
+            }
+        )
+        return {
+            "type": "ir.actions.act_url",
+            "url": f"/web/content/{attachment.id}?download=true",
+            "target": "self",
+        }
+
+    # ------------------------------------------------------------------
+    # Business methods
+    # ------------------------------------------------------------------
+    @api.model
+    def _get_overview_columns(self):
+        return [
+            self.env._("Serial Number"),
+            self.env._("Item Code"),
+            self.env._("Item Name"),
+            self.env._("Location"),
+            self.env._("Customer"),
+            self.env._("Purchase Order"),
+            self.env._("Sale Order"),
+            self.env._("Invoice"),
+        ]
+
+    def _export_overview_xlsx(self):
+        """The serial overview as the bytes of an xlsx workbook: one row per
+        serial, each document a hyperlink to its record in Odoo."""
+        import xlsxwriter
+
+        base_url = self.env["stock.lot"].get_base_url()
+        output = io.BytesIO()
+        workbook = xlsxwriter.Workbook(output, {"in_memory": True})
+        sheet = workbook.add_worksheet(self.env._("Serials"))
+        bold = workbook.add_format({"bold": True})
+        for col, title in enumerate(self._get_overview_columns()):
+            sheet.write(0, col, title, bold)
+        sheet.freeze_panes(1, 0)
+
+        def write_link(row, col, record):
+            if record:
+                url = f"{base_url}/odoo/{record._name}/{record.id}"
+                sheet.write_url(row, col, url, string=record.display_name)
+
+        for row, lot in enumerate(self, start=1):
+            write_link(row, 0, lot)
+            sheet.write(row, 1, lot.product_id.default_code or "")
+            sheet.write(row, 2, lot.product_id.name)
+            sheet.write(row, 3, lot.location_id.display_name or "")
+            write_link(row, 4, lot.customer_id)
+            write_link(row, 5, lot.last_purchase_id)
+            write_link(row, 6, lot.last_sale_id)
+            write_link(row, 7, lot.last_invoice_id)
+        sheet.set_column(0, 7, 22)
+        workbook.close()
+        return output.getvalue()
+
+    def _get_label_barcode_svg(self):
+        """Code 128 of the serial number, as inline SVG for the label report."""
+        self.ensure_one()
+        from barcode import Code128
+        from barcode.writer import SVGWriter
+
+        stream = io.BytesIO()
+        Code128(self.name, writer=SVGWriter()).write(
+            stream,
+            options={"module_height": 8.0, "font_size": 6, "text_distance": 3.0},
+        )
+        svg = stream.getvalue().decode()
+        # drop the XML prolog and doctype: the SVG is embedded in HTML
+        return Markup(svg[svg.index("<svg") :])
+
+    def _get_label_barcode_data_uri(self):
+        self.ensure_one()
+        svg = self._get_label_barcode_svg().encode()
+        return "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
+
+    def _update_registry_from_move_lines(self, move_lines):
+        """Set supplier, owner and their dates from validated move lines.
+
+        Receipts from a vendor set the supplier; deliveries to a customer set the
+        owner; a return from a customer clears the owner. Lots that get the same
+        values are written together, so tracking messages stay one per lot.
+        """
+        values_by_lot = defaultdict(dict)
+        for line in move_lines.sorted(lambda ml: (ml.date, ml.id)):
+            source, dest = line.location_id.usage, line.location_dest_id.usage
+            day = fields.Date.context_today(line, line.date)
+            partner = line.picking_id.partner_id or line.move_id.partner_id
+            vals = values_by_lot[line.lot_id]
+            if source == "supplier":
+                vals.update(
+                    supplier_id=partner.commercial_partner_id.id, receipt_date=day
+                )
+            if dest == "customer":
+                vals.update(
+                    customer_id=partner.commercial_partner_id.id,
+                    site_id=partner.id,
+                    delivery_date=day,
+                )
+            elif source == "customer":
+                vals.update(customer_id=False, site_id=False)
+        lots_by_values = defaultdict(lambda: self.env["stock.lot"])
+        for lot, vals in values_by_lot.items():
+            if vals:
+                lots_by_values[tuple(sorted(vals.items()))] |= lot
+        for vals, lots in lots_by_values.items():
+            lots.write(dict(vals))
+        delivered = self.env["stock.lot"].browse(
+            lot.id for lot, vals in values_by_lot.items() if vals.get("customer_id")
+        )
+        delivered._assign_product_warranty_policy()
+        delivered._create_service_equipment()
+
+    def _assign_product_warranty_policy(self):
+        """At delivery a serial takes its product's warranty policy, unless a
+        manager already chose one."""
+        lots_by_policy = defaultdict(lambda: self.env["stock.lot"])
+        for lot in self:
+            policy = lot.product_id.warranty_policy_id
+            if policy and not lot.warranty_policy_id:
+                lots_by_policy[policy] |= lot
+        for policy, lots in lots_by_policy.items():
+            lots.write({"warranty_policy_id": policy.id})
+
+    def _create_service_equipment(self):
+        """One maintenance equipment per delivered serial of a service-managed
+        product, created in one batch; never a second one."""
+        lots = self.filtered(
+            lambda lot: lot.product_id.serial_service_managed and not lot.equipment_id
+        )
+        if not lots:
+            return self.env["maintenance.equipment"]
+        return self.env["maintenance.equipment"].create(
+            [lot._prepare_equipment_vals() for lot in lots]
+        )
+
+    def _prepare_equipment_vals(self):
+        self.ensure_one()
+        return {
+            "name": f"{self.product_id.name} ({self.name})",
+            "serial_no": self.name,
+            "lot_id": self.id,
+            "company_id": self.company_id.id or self.env.company.id,
+            "effective_date": self.delivery_date or fields.Date.context_today(self),
+        }

@@ -1,0 +1,3 @@
+from . import test_serial_registry
+from . import test_serial_overview
+from . import test_serial_access

@@ -1,0 +1,141 @@
+from odoo import Command
+from odoo.tests import TransactionCase, new_test_user
+
+
+class SerialServiceCase(TransactionCase):
+    """Base for the add-on's tests: its own products, partners and users, no demo."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        cls.company = cls.env.company
+        cls.warehouse = cls.env["stock.warehouse"].search(
+            [("company_id", "=", cls.company.id)], limit=1
+        )
+        cls.stock_location = cls.warehouse.lot_stock_id
+        cls.customer_location = cls.env.ref("stock.stock_location_customers")
+        cls.supplier_location = cls.env.ref("stock.stock_location_suppliers")
+        cls.categ_equipment = cls.env["product.category"].create({"name": "Units"})
+        cls.categ_parts = cls.env["product.category"].create({"name": "Parts"})
+        cls.categ_consumables = cls.env["product.category"].create(
+            {"name": "Consumables", "parent_id": cls.categ_parts.id}
+        )
+        cls.product_unit = cls._make_product(
+            "Test Copier", categ=cls.categ_equipment, serial_service_managed=True
+        )
+        cls.product_part = cls._make_product(
+            "Test Fuser", categ=cls.categ_parts, service_line_type="part"
+        )
+        cls.vendor = cls.env["res.partner"].create(
+            {"name": "Test Vendor", "is_company": True}
+        )
+        cls.customer = cls.env["res.partner"].create(
+            {"name": "Test Customer", "is_company": True}
+        )
+        cls.customer_site = cls.env["res.partner"].create(
+            {
+                "name": "Test Customer Site",
+                "type": "delivery",
+                "parent_id": cls.customer.id,
+            }
+        )
+        cls.other_customer = cls.env["res.partner"].create(
+            {"name": "Other Customer", "is_company": True}
+        )
+        cls.technician = new_test_user(
+            cls.env,
+            login="test_technician",
+            groups="serial_service.group_service_technician",
+        )
+        cls.manager = new_test_user(
+            cls.env,
+            login="test_service_manager",
+            groups="serial_service.group_service_manager",
+        )
+        cls.consultant = new_test_user(
+            cls.env,
+            login="test_consultant",
+            groups="serial_service.group_contract_consultant",
+        )
+
+    @classmethod
+    def _make_product(cls, name, categ=None, tracking="serial", **vals):
+        return cls.env["product.product"].create(
+            {
+                "name": name,
+                "type": "consu",
+                "is_storable": True,
+                "tracking": tracking,
+                "categ_id": (categ or cls.categ_parts).id,
+                **vals,
+            }
+        )
+
+    @classmethod
+    def _make_lots(cls, product, names):
+        return cls.env["stock.lot"].create(
+            [
+                {"name": name, "product_id": product.id, "company_id": cls.company.id}
+                for name in names
+            ]
+        )
+
+    @classmethod
+    def _transfer(cls, picking_type, partner, source, dest, lots_by_product, env=None):
+        """Create, confirm and validate a picking moving the given serials."""
+        env = env or cls.env
+        picking = env["stock.picking"].create(
+            {
+                "picking_type_id": picking_type.id,
+                "partner_id": partner.id,
+                "location_id": source.id,
+                "location_dest_id": dest.id,
+                "move_ids": [
+                    Command.create(
+                        {
+                            "name": product.name,
+                            "product_id": product.id,
+                            "product_uom_qty": len(lots),
+                            "product_uom": product.uom_id.id,
+                            "location_id": source.id,
+                            "location_dest_id": dest.id,
+                        }
+                    )
+                    for product, lots in lots_by_product.items()
+                ],
+            }
+        )
+        picking.action_confirm()
+        for move in picking.move_ids:
+            move.lot_ids = lots_by_product[move.product_id]
+        picking.button_validate()
+        return picking
+
+    @classmethod
+    def _receive(cls, lots, vendor=None):
+        by_product = {}
+        for lot in lots:
+            by_product.setdefault(lot.product_id, cls.env["stock.lot"])
+            by_product[lot.product_id] |= lot
+        return cls._transfer(
+            cls.warehouse.in_type_id,
+            vendor or cls.vendor,
+            cls.supplier_location,
+            cls.stock_location,
+            by_product,
+        )
+
+    @classmethod
+    def _deliver(cls, lots, partner=None):
+        by_product = {}
+        for lot in lots:
+            by_product.setdefault(lot.product_id, cls.env["stock.lot"])
+            by_product[lot.product_id] |= lot
+        return cls._transfer(
+            cls.warehouse.out_type_id,
+            partner or cls.customer,
+            cls.stock_location,
+            cls.customer_location,
+            by_product,
+        )
