@@ -6,3 +6,7 @@ from . import stock_move
 from . import maintenance_equipment
 from . import maintenance_request
 from . import sale_subscription
+from . import res_users
+from . import serial_coverage_rule
+from . import serial_service_line
+from . import sale_subscription_template

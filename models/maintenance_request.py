@@ -22,6 +22,18 @@ class MaintenanceRequest(models.Model):
         tracking=True,
     )
 
+    subscription_id = fields.Many2one(
+        "sale.subscription",
+        string="Contract",
+        index=True,
+        tracking=True,
+        check_company=True,
+        help="Contract covering the serial when the job was opened.",
+    )
+    service_line_ids = fields.One2many(
+        "serial.service.line", "request_id", string="Service Lines"
+    )
+
     @api.depends("lot_id")
     def _compute_customer_id(self):
         for request in self:

@@ -14,3 +14,6 @@ class SaleSubscription(models.Model):
         tracking=True,
         domain="[('customer_id', 'child_of', partner_id)]",
     )
+    coverage_rule_ids = fields.One2many(
+        "serial.coverage.rule", "subscription_id", string="Coverage Rules", copy=True
+    )

@@ -1,0 +1,9 @@
+from odoo import fields, models
+
+
+class SaleSubscriptionTemplate(models.Model):
+    _inherit = "sale.subscription.template"
+
+    coverage_rule_ids = fields.One2many(
+        "serial.coverage.rule", "template_id", string="Coverage Rules", copy=True
+    )
