@@ -4,7 +4,8 @@ import shutil
 
 import openpyxl
 
-from odoo.tests import tagged
+from odoo.tests import HttpCase, tagged
+from odoo.tools.pdf import PdfFileReader
 
 from .common import SerialServiceCase
 
@@ -77,10 +78,26 @@ class TestSerialOverview(SerialServiceCase):
         )
         self.assertIn("OVW-2", html)
         self.assertIn("data:image/svg+xml;base64,", html)
+
+
+@tagged("post_install", "-at_install")
+class TestSerialLabelPdf(HttpCase):
+    """wkhtmltopdf fetches the report's assets from Odoo's HTTP server, which
+    shares the test transaction only in an HttpCase."""
+
+    def test_label_pdf_renders(self):
         if not shutil.which("wkhtmltopdf"):
             self.fail("wkhtmltopdf is needed to print labels: run the set-up command")
+        product = self.env["product.product"].create(
+            {"name": "Label Copier", "is_storable": True, "tracking": "serial"}
+        )
+        lots = self.env["stock.lot"].create(
+            [{"name": f"LBL-{i}", "product_id": product.id} for i in range(3)]
+        )
+        report = self.env.ref("serial_service.stock_lot_label_report")
         pdf, report_type = report.with_context(
             force_report_rendering=True
-        )._render_qweb_pdf(report.report_name, self.lots.ids)
+        )._render_qweb_pdf(report.report_name, lots.ids)
         self.assertEqual(report_type, "pdf")
         self.assertTrue(pdf.startswith(b"%PDF"))
+        self.assertEqual(len(PdfFileReader(io.BytesIO(pdf)).pages), 3, "one per serial")
