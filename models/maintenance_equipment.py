@@ -7,7 +7,7 @@ class MaintenanceEquipment(models.Model):
 
     lot_id = fields.Many2one(
         "stock.lot",
-        string="Serial Number",
+        string="Lot/Serial",
         index=True,
         tracking=True,
         ondelete="restrict",

@@ -19,7 +19,7 @@ class SerialServiceLine(models.Model):
         related="request_id.company_id", store=True, index=True, precompute=True
     )
     unit_lot_id = fields.Many2one(
-        related="request_id.lot_id", string="Unit", store=True, index=True
+        related="request_id.lot_id", string="Unit Serial", store=True, index=True
     )
     subscription_id = fields.Many2one(
         related="request_id.subscription_id", string="Contract", store=True, index=True

@@ -41,7 +41,9 @@ class StockLot(models.Model):
         help="Vendor the unit was received from.",
     )
     receipt_date = fields.Date(index=True, tracking=True, copy=False)
-    equipment_ids = fields.One2many("maintenance.equipment", "lot_id")
+    equipment_ids = fields.One2many(
+        "maintenance.equipment", "lot_id", string="Equipment Records"
+    )
     equipment_id = fields.Many2one(
         "maintenance.equipment",
         string="Equipment",
@@ -59,7 +61,7 @@ class StockLot(models.Model):
         help="Contracts that cover this serial.",
     )
     request_ids = fields.One2many("maintenance.request", "lot_id", string="Jobs")
-    request_count = fields.Integer(compute="_compute_request_count", string="Jobs")
+    request_count = fields.Integer(compute="_compute_request_count", string="Job Count")
     parent_lot_id = fields.Many2one(
         "stock.lot",
         string="Installed In",
@@ -523,7 +525,7 @@ class StockLot(models.Model):
     def _prepare_equipment_vals(self):
         self.ensure_one()
         return {
-            "name": f"{self.product_id.name} ({self.name})",
+            "name": self.product_id.name,
             "serial_no": self.name,
             "lot_id": self.id,
             "company_id": self.company_id.id or self.env.company.id,
