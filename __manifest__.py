@@ -30,6 +30,7 @@
         "views/maintenance_equipment_views.xml",
         "views/product_template_views.xml",
         "views/menus.xml",
+        "wizard/serial_installed_base_import_views.xml",
     ],
     "demo": [
         "demo/serial_service_demo.xml",

@@ -479,7 +479,7 @@ class StockLot(models.Model):
                 vals.update(
                     supplier_id=partner.commercial_partner_id.id, receipt_date=day
                 )
-            if dest == "customer":
+            if dest == "customer" and partner:
                 vals.update(
                     customer_id=partner.commercial_partner_id.id,
                     site_id=partner.id,

@@ -1,0 +1,1 @@
+from . import serial_installed_base_import

@@ -1,0 +1,750 @@
+import base64
+import csv
+import io
+from collections import Counter, defaultdict
+from datetime import date, datetime, time
+
+from markupsafe import Markup
+
+from odoo import Command, api, fields, models
+from odoo.exceptions import UserError
+
+# Columns of the import file, in the order of the downloadable template, with
+# the sentence the template's second sheet shows for each.
+COLUMNS = [
+    ("serial", "Serial number of the unit (required)."),
+    ("product", "Internal reference of a serial-tracked product (required)."),
+    ("customer", "Customer owning the unit: its reference, or its exact name."),
+    (
+        "site",
+        "Address the unit is installed at (optional): a delivery address "
+        "of the customer is found by name or street, or created.",
+    ),
+    ("delivery_date", "Date the unit was delivered (YYYY-MM-DD; required)."),
+    ("installation_date", "Date the unit was installed (optional)."),
+    (
+        "warranty_end",
+        "Last day of the customer warranty (optional: computed from "
+        "the product's warranty policy otherwise).",
+    ),
+    ("supplier", "Vendor the unit was bought from: reference or exact name."),
+    ("receipt_date", "Date the unit was received from the vendor (optional)."),
+    ("contract", "Reference of the customer's contract covering the unit (optional)."),
+]
+METER_PREFIX = "meter_"
+METER_DATE_SUFFIX = "_date"
+
+
+class SerialInstalledBaseImport(models.TransientModel):
+    _name = "serial.installed.base.import"
+    _description = "Installed Base Import"
+
+    file = fields.Binary(string="File", help=".xlsx or .csv, as the template.")
+    filename = fields.Char()
+    state = fields.Selection(
+        selection=[("upload", "Upload"), ("checked", "Checked"), ("done", "Done")],
+        default="upload",
+        required=True,
+    )
+    serials_to_create = fields.Integer(readonly=True)
+    serials_to_update = fields.Integer(readonly=True)
+    serials_unchanged = fields.Integer(readonly=True)
+    equipment_to_create = fields.Integer(readonly=True)
+    contract_links = fields.Integer(readonly=True)
+    baseline_readings = fields.Integer(readonly=True)
+    problem_count = fields.Integer(readonly=True)
+    problems = fields.Text(readonly=True)
+    template_file = fields.Binary(readonly=True)
+    template_filename = fields.Char(default="installed_base_template.xlsx")
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    def action_download_template(self):
+        self.ensure_one()
+        self.template_file = base64.b64encode(self._build_template_xlsx())
+        return {
+            "type": "ir.actions.act_url",
+            "url": (
+                f"/web/content/{self._name}/{self.id}/template_file/"
+                f"{self.template_filename}?download=true"
+            ),
+            "target": "self",
+        }
+
+    def action_dry_run(self):
+        self.ensure_one()
+        plan = self._check_rows(self._read_rows())
+        self._show_plan(plan)
+        self.state = "checked"
+        return self._reopen()
+
+    def action_apply(self):
+        """Write the whole file, or nothing when any row has a problem."""
+        self.ensure_one()
+        plan = self._check_rows(self._read_rows())
+        self._show_plan(plan)
+        if plan["problems"]:
+            self.state = "checked"
+            return self._reopen()
+        self._apply_plan(plan)
+        self.state = "done"
+        return self._reopen()
+
+    def _reopen(self):
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "target": "new",
+        }
+
+    # ------------------------------------------------------------------
+    # Reading the file
+    # ------------------------------------------------------------------
+    def _build_template_xlsx(self):
+        import xlsxwriter
+
+        output = io.BytesIO()
+        workbook = xlsxwriter.Workbook(output, {"in_memory": True})
+        bold = workbook.add_format({"bold": True})
+        sheet = workbook.add_worksheet("Installed base")
+        headers = [name for name, _help in COLUMNS] + [
+            "meter_BLACK",
+            "meter_BLACK_date",
+        ]
+        example = [
+            "MX4-0001",
+            "MX-4000",
+            "Harbour Dental Clinic",
+            "2 Quay Street, Bristol",
+            "2024-03-01",
+            "2024-03-04",
+            "",
+            "Kyodo Imaging Europe",
+            "2024-02-20",
+            "SUB00001",
+            125000,
+            "2026-10-31",
+        ]
+        for col, header in enumerate(headers):
+            sheet.write(0, col, header, bold)
+            sheet.write(1, col, example[col])
+        help_sheet = workbook.add_worksheet("Columns")
+        help_sheet.write_row(0, 0, ["Column", "Meaning"], bold)
+        rows = [
+            *COLUMNS,
+            (
+                "meter_<CODE>",
+                "Last reading of the meter of that code (e.g. meter_BLACK), a number; "
+                "any number of meter columns.",
+            ),
+            (
+                "meter_<CODE>_date",
+                "Date of that reading (optional: the delivery date otherwise).",
+            ),
+        ]
+        for row, (name, meaning) in enumerate(rows, start=1):
+            help_sheet.write_row(row, 0, [name, meaning])
+        help_sheet.set_column(0, 0, 22)
+        help_sheet.set_column(1, 1, 90)
+        workbook.close()
+        return output.getvalue()
+
+    def _read_rows(self):
+        """The file's rows as (row number, {column: value}) with the header row
+        as row 1, as a spreadsheet numbers them."""
+        self.ensure_one()
+        if not self.file:
+            raise UserError(self.env._("Choose the file to import first."))
+        content = base64.b64decode(self.file)
+        name = (self.filename or "").lower()
+        if name.endswith(".csv"):
+            table = self._read_csv(content)
+        elif name.endswith(".xlsx"):
+            table = self._read_xlsx(content)
+        else:
+            raise UserError(
+                self.env._("The file must be an .xlsx or a .csv file, as the template.")
+            )
+        if not table:
+            raise UserError(self.env._("The file is empty."))
+        header = [str(cell or "").strip() for cell in table[0]]
+        missing = {"serial", "product"} - set(header)
+        if missing:
+            raise UserError(
+                self.env._(
+                    "The file has no column %(columns)s: download the template to "
+                    "see the expected columns.",
+                    columns=", ".join(sorted(missing)),
+                )
+            )
+        rows = []
+        for number, values in enumerate(table[1:], start=2):
+            row = {
+                header[col]: value
+                for col, value in enumerate(values)
+                if col < len(header) and header[col]
+            }
+            if any(v not in (None, "") for v in row.values()):
+                rows.append((number, row))
+        return rows
+
+    @api.model
+    def _read_csv(self, content):
+        text = content.decode("utf-8-sig")
+        dialect = csv.Sniffer().sniff(text.splitlines()[0], delimiters=",;\t")
+        return [row for row in csv.reader(io.StringIO(text), dialect)]
+
+    @api.model
+    def _read_xlsx(self, content):
+        import openpyxl
+
+        try:
+            workbook = openpyxl.load_workbook(
+                io.BytesIO(content), read_only=True, data_only=True
+            )
+        except Exception as error:  # openpyxl raises many kinds on a bad file
+            raise UserError(
+                self.env._("This is not a readable .xlsx file: %(error)s", error=error)
+            ) from error
+        sheet = workbook.worksheets[0]
+        return [list(row) for row in sheet.iter_rows(values_only=True)]
+
+    # ------------------------------------------------------------------
+    # Checking
+    # ------------------------------------------------------------------
+    @api.model
+    def _text(self, value):
+        if value is None:
+            return ""
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return str(value).strip()
+
+    @api.model
+    def _parse_date(self, value):
+        """A date from a cell: a date/datetime, or YYYY-MM-DD text. Raises
+        ValueError on anything else."""
+        if value in (None, ""):
+            return False
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        return fields.Date.to_date(str(value).strip()[:10])
+
+    def _check_rows(self, rows):
+        """Resolve every row against the database in a few batch reads and
+        collect every problem; nothing is written."""
+        texts = [
+            {key: self._text(value) for key, value in row.items()} for _n, row in rows
+        ]
+        refs = self._load_references(texts)
+        problems, planned = [], []
+        for (number, row), text in zip(rows, texts, strict=True):
+            errors, item = self._check_row(row, text, refs)
+            if errors:
+                problems.append((number, errors))
+            else:
+                item["row"] = number
+                planned.append(item)
+        return self._summarise_plan(planned, problems)
+
+    def _load_references(self, texts):
+        """Products, partners, serials, contracts and meters named in the file,
+        each read in one search."""
+        env = self.env
+        product_codes = {t.get("product") for t in texts if t.get("product")}
+        products = env["product.product"].search(
+            [("default_code", "in", list(product_codes))]
+        )
+        partner_keys = {
+            t.get(key) for t in texts for key in ("customer", "supplier") if t.get(key)
+        }
+        partners = env["res.partner"].search(
+            ["|", ("ref", "in", list(partner_keys)), ("name", "in", list(partner_keys))]
+        )
+        partner_by_key = {}
+        for partner in partners.sorted(lambda p: (not p.is_company, p.id)):
+            for key in (partner.ref, partner.name):
+                if key:
+                    partner_by_key.setdefault(key, partner)
+        serial_names = [t.get("serial") for t in texts if t.get("serial")]
+        lots = env["stock.lot"].search(
+            [("name", "in", serial_names), ("product_id", "in", products.ids)]
+        )
+        internal_qty = dict(
+            env["stock.quant"]._read_group(
+                [
+                    ("lot_id", "in", lots.ids),
+                    ("location_id.usage", "in", ("internal", "transit")),
+                    ("quantity", ">", 0),
+                ],
+                ["lot_id"],
+                ["quantity:sum"],
+            )
+        )
+        contract_keys = list({t.get("contract") for t in texts if t.get("contract")})
+        contracts = env["sale.subscription"].search(
+            ["|", ("code", "in", contract_keys), ("name", "in", contract_keys)]
+        )
+        contract_by_key = {}
+        for contract in contracts:
+            for key in (contract.code, contract.name):
+                if key:
+                    contract_by_key.setdefault(key, contract)
+        meter_codes = {
+            key[len(METER_PREFIX) :]
+            for t in texts
+            for key in t
+            if key.startswith(METER_PREFIX) and not key.endswith(METER_DATE_SUFFIX)
+        }
+        meter_types = env["serial.meter.type"].search(
+            [("code", "in", list(meter_codes))]
+        )
+        return {
+            "today": fields.Date.context_today(self),
+            "product_by_code": {p.default_code: p for p in products},
+            "partner_by_key": partner_by_key,
+            "lot_by_key": {(lot.name, lot.product_id.id): lot for lot in lots},
+            "internal_qty": internal_qty,
+            "contract_by_key": contract_by_key,
+            "meter_by_code": {m.code: m for m in meter_types},
+            "serial_counts": Counter(serial_names),
+        }
+
+    def _check_row(self, row, text, refs):
+        """(problems of the row, the resolved row)."""
+        env = self.env
+        errors = []
+        serial = text.get("serial")
+        if not serial:
+            errors.append(env._("the serial number is missing"))
+        elif refs["serial_counts"][serial] > 1:
+            errors.append(
+                env._(
+                    "serial %(serial)s appears more than once in the file",
+                    serial=serial,
+                )
+            )
+        product = refs["product_by_code"].get(text.get("product"))
+        if not text.get("product"):
+            errors.append(env._("the product reference is missing"))
+        elif not product:
+            errors.append(
+                env._("unknown product reference %(ref)s", ref=text["product"])
+            )
+        elif product.tracking != "serial":
+            errors.append(
+                env._(
+                    "product %(product)s is not tracked by serial number",
+                    product=product.display_name,
+                )
+            )
+        customer = refs["partner_by_key"].get(text.get("customer"))
+        if not text.get("customer"):
+            errors.append(env._("the customer is missing"))
+        elif not customer:
+            errors.append(env._("unknown customer %(name)s", name=text["customer"]))
+        supplier = refs["partner_by_key"].get(text.get("supplier"))
+        if text.get("supplier") and not supplier:
+            errors.append(env._("unknown supplier %(name)s", name=text["supplier"]))
+        dates = self._check_row_dates(row, text, refs["today"], errors)
+        lot = product and refs["lot_by_key"].get((serial, product.id))
+        if lot and customer:
+            if lot.customer_id and lot.customer_id != customer.commercial_partner_id:
+                errors.append(
+                    env._(
+                        "serial %(serial)s is already at another customer (%(owner)s)",
+                        serial=serial,
+                        owner=lot.customer_id.display_name,
+                    )
+                )
+            if refs["internal_qty"].get(lot):
+                errors.append(
+                    env._(
+                        "serial %(serial)s is in stock: deliver it instead of "
+                        "importing it",
+                        serial=serial,
+                    )
+                )
+        contract = refs["contract_by_key"].get(text.get("contract"))
+        if text.get("contract") and not contract:
+            errors.append(env._("unknown contract %(ref)s", ref=text["contract"]))
+        elif (
+            contract
+            and customer
+            and contract.partner_id.commercial_partner_id
+            != customer.commercial_partner_id
+        ):
+            errors.append(
+                env._(
+                    "contract %(contract)s belongs to %(owner)s, not to %(customer)s",
+                    contract=contract.name,
+                    owner=contract.partner_id.display_name,
+                    customer=customer.display_name,
+                )
+            )
+        readings = self._check_row_meters(row, dates, refs, errors)
+        if errors:
+            return errors, None
+        return errors, {
+            "serial": serial,
+            "product": product,
+            "lot": lot or env["stock.lot"],
+            "customer": customer.commercial_partner_id,
+            "site_text": text.get("site"),
+            "site": customer if customer.type == "delivery" else False,
+            "dates": dates,
+            "supplier": supplier and supplier.commercial_partner_id,
+            "contract": contract,
+            "readings": readings,
+        }
+
+    def _check_row_dates(self, row, text, today, errors):
+        env = self.env
+        dates = {}
+        for key in (
+            "delivery_date",
+            "installation_date",
+            "warranty_end",
+            "receipt_date",
+        ):
+            try:
+                dates[key] = self._parse_date(row.get(key))
+            except ValueError:
+                errors.append(
+                    env._(
+                        "%(column)s %(value)s is not a date (YYYY-MM-DD)",
+                        column=key,
+                        value=text.get(key),
+                    )
+                )
+                dates[key] = False
+        if not text.get("delivery_date"):
+            errors.append(env._("the delivery date is missing"))
+        for key in ("delivery_date", "installation_date", "receipt_date"):
+            if dates[key] and dates[key] > today:
+                errors.append(
+                    env._(
+                        "%(column)s %(date)s is in the future",
+                        column=key,
+                        date=dates[key],
+                    )
+                )
+        for first, second in (
+            ("receipt_date", "delivery_date"),
+            ("delivery_date", "installation_date"),
+            ("delivery_date", "warranty_end"),
+        ):
+            if dates[first] and dates[second] and dates[first] > dates[second]:
+                errors.append(
+                    env._(
+                        "%(first)s %(first_date)s is after %(second)s %(second_date)s",
+                        first=first,
+                        first_date=dates[first],
+                        second=second,
+                        second_date=dates[second],
+                    )
+                )
+        return dates
+
+    def _check_row_meters(self, row, dates, refs, errors):
+        env = self.env
+        readings = []
+        for key, value in row.items():
+            if not key.startswith(METER_PREFIX) or key.endswith(METER_DATE_SUFFIX):
+                continue
+            if value in (None, ""):
+                continue
+            code = key[len(METER_PREFIX) :]
+            meter = refs["meter_by_code"].get(code)
+            if not meter:
+                errors.append(env._("unknown meter code %(code)s", code=code))
+                continue
+            try:
+                number_value = float(value)
+            except (TypeError, ValueError):
+                errors.append(
+                    env._(
+                        "meter %(code)s value %(value)s is not a number",
+                        code=code,
+                        value=self._text(value),
+                    )
+                )
+                continue
+            if number_value < 0:
+                errors.append(env._("meter %(code)s value is negative", code=code))
+                continue
+            try:
+                day = self._parse_date(row.get(key + METER_DATE_SUFFIX))
+            except ValueError:
+                errors.append(env._("meter %(code)s date is not a date", code=code))
+                continue
+            day = day or dates["delivery_date"]
+            if day and day > refs["today"]:
+                errors.append(env._("meter %(code)s date is in the future", code=code))
+                continue
+            readings.append((meter, day, number_value))
+        return readings
+
+    def _get_lot_values(self, item):
+        dates = item["dates"]
+        values = {
+            "customer_id": item["customer"].id,
+            "delivery_date": dates["delivery_date"],
+            "installation_date": dates["installation_date"],
+        }
+        if item["supplier"]:
+            values["supplier_id"] = item["supplier"].id
+        if dates["receipt_date"]:
+            values["receipt_date"] = dates["receipt_date"]
+        if item["site"]:
+            values["site_id"] = item["site"].id
+        if not item["lot"].warranty_policy_id and item["product"].warranty_policy_id:
+            values["warranty_policy_id"] = item["product"].warranty_policy_id.id
+        if dates["warranty_end"]:
+            values["warranty_end_date"] = dates["warranty_end"]
+        return values
+
+    @api.model
+    def _changed_values(self, lot, values):
+        """The values that differ from what the serial holds already."""
+        changed = {}
+        for fname, value in values.items():
+            current = lot[fname]
+            if lot._fields[fname].type == "many2one":
+                current = current.id
+            if current != value:
+                changed[fname] = value
+        return changed
+
+    def _summarise_plan(self, planned, problems):
+        existing = [item for item in planned if item["lot"]]
+        existing_lots = self.env["stock.lot"].union(*(i["lot"] for i in existing))
+        existing_readings = set()
+        if existing_lots:
+            for reading in self.env["serial.meter.reading"].search_read(
+                [("lot_id", "in", existing_lots.ids)],
+                ["lot_id", "meter_type_id", "reading_date", "value"],
+            ):
+                existing_readings.add(
+                    (
+                        reading["lot_id"][0],
+                        reading["meter_type_id"][0],
+                        reading["reading_date"].date(),
+                    )
+                )
+        to_update = unchanged = equipment = links = readings = 0
+        for item in planned:
+            lot = item["lot"]
+            if lot:
+                item["changes"] = self._changed_values(lot, self._get_lot_values(item))
+                item["needs_site"] = bool(item["site_text"] and not lot.site_id)
+                item["at_customer"] = lot.location_id.usage == "customer"
+            else:
+                item["changes"] = self._get_lot_values(item)
+                item["needs_site"] = bool(item["site_text"])
+                item["at_customer"] = False
+            item["new_readings"] = [
+                (meter, day, value)
+                for meter, day, value in item["readings"]
+                if not (lot and (lot.id, meter.id, day) in existing_readings)
+            ]
+            item["link_contract"] = bool(
+                item["contract"]
+                and (not lot or lot not in item["contract"].covered_lot_ids)
+            )
+            item["needs_equipment"] = bool(
+                item["product"].serial_service_managed and not lot.equipment_id
+            )
+            changed = (
+                not lot
+                or item["changes"]
+                or item["needs_site"]
+                or not item["at_customer"]
+                or item["new_readings"]
+                or item["link_contract"]
+                or item["needs_equipment"]
+            )
+            if lot:
+                if changed:
+                    to_update += 1
+                else:
+                    unchanged += 1
+            equipment += item["needs_equipment"]
+            links += item["link_contract"]
+            readings += len(item["new_readings"])
+        return {
+            "planned": planned,
+            "problems": problems,
+            "create": len(planned) - len(existing),
+            "update": to_update,
+            "unchanged": unchanged,
+            "equipment": equipment,
+            "links": links,
+            "readings": readings,
+        }
+
+    def _show_plan(self, plan):
+        lines = [
+            self.env._("Row %(row)s: %(reasons)s", row=row, reasons="; ".join(errors))
+            for row, errors in plan["problems"]
+        ]
+        self.write(
+            {
+                "serials_to_create": plan["create"],
+                "serials_to_update": plan["update"],
+                "serials_unchanged": plan["unchanged"],
+                "equipment_to_create": plan["equipment"],
+                "contract_links": plan["links"],
+                "baseline_readings": plan["readings"],
+                "problem_count": len(lines),
+                "problems": "\n".join(lines),
+            }
+        )
+
+    # ------------------------------------------------------------------
+    # Writing
+    # ------------------------------------------------------------------
+    def _apply_plan(self, plan):
+        """Create and update everything in batches, inside the caller's
+        transaction: any error rolls the whole import back."""
+        env = self.env
+        planned = plan["planned"]
+        company = env.company
+        new_items = [item for item in planned if not item["lot"]]
+        if new_items:
+            new_lots = env["stock.lot"].create(
+                [
+                    {
+                        "name": item["serial"],
+                        "product_id": item["product"].id,
+                        "company_id": company.id,
+                    }
+                    for item in new_items
+                ]
+            )
+            for item, lot in zip(new_items, new_lots, strict=True):
+                item["lot"] = lot
+        self._create_sites(planned)
+        # the serials land at the customer location through Odoo's inventory
+        # moves, so that stock reports show them where they are
+        self._move_to_customer_location([i for i in planned if not i["at_customer"]])
+        touched = env["stock.lot"]
+        for item in planned:
+            lot = item["lot"]
+            changes = self._changed_values(lot, self._get_lot_values(item))
+            if changes:
+                lot.write(changes)
+                touched |= lot
+        equipment_lots = env["stock.lot"].union(
+            *(i["lot"] for i in planned if i["needs_equipment"])
+        )
+        equipment_lots._create_service_equipment()
+        touched |= equipment_lots
+        lots_by_contract = defaultdict(lambda: env["stock.lot"])
+        for item in planned:
+            if item["link_contract"]:
+                lots_by_contract[item["contract"]] |= item["lot"]
+        for contract, lots in lots_by_contract.items():
+            contract.write({"covered_lot_ids": [Command.link(lot.id) for lot in lots]})
+            touched |= lots
+        reading_vals = [
+            {
+                "lot_id": item["lot"].id,
+                "meter_type_id": meter.id,
+                "reading_date": datetime.combine(day, time(12, 0)),
+                "value": value,
+                "source": "import",
+            }
+            for item in planned
+            for meter, day, value in item["new_readings"]
+        ]
+        if reading_vals:
+            env["serial.meter.reading"].create(reading_vals)
+            touched |= env["stock.lot"].browse(v["lot_id"] for v in reading_vals)
+        touched |= env["stock.lot"].union(*(i["lot"] for i in new_items))
+        if touched:
+            body = Markup("<p>%s</p>") % env._(
+                "Imported from the installed base file %(file)s by %(user)s on "
+                "%(date)s.",
+                file=self.filename,
+                user=env.user.name,
+                date=fields.Datetime.to_string(fields.Datetime.now()),
+            )
+            touched._message_log_batch(bodies=dict.fromkeys(touched.ids, body))
+        return touched
+
+    def _create_sites(self, planned):
+        """Find the site among the customer's delivery addresses (by name or
+        street) or create it; one search for all rows."""
+        env = self.env
+        wanted = [i for i in planned if i["needs_site"] and i["site_text"]]
+        if not wanted:
+            return
+        customers = env["res.partner"].union(*(i["customer"] for i in wanted))
+        addresses = env["res.partner"].search(
+            [("parent_id", "in", customers.ids), ("type", "=", "delivery")]
+        )
+        by_key = {}
+        for address in addresses:
+            for key in (address.name, address.street):
+                if key:
+                    by_key[(address.parent_id.id, key.strip().lower())] = address
+        to_create = {}
+        for item in wanted:
+            key = (item["customer"].id, item["site_text"].lower())
+            if key not in by_key and key not in to_create:
+                to_create[key] = {
+                    "name": item["site_text"],
+                    "street": item["site_text"],
+                    "type": "delivery",
+                    "parent_id": item["customer"].id,
+                }
+        if to_create:
+            created = env["res.partner"].create(list(to_create.values()))
+            by_key.update(zip(to_create, created, strict=True))
+        for item in wanted:
+            item["site"] = by_key[(item["customer"].id, item["site_text"].lower())]
+
+    def _move_to_customer_location(self, items):
+        if not items:
+            return
+        env = self.env
+        customer_location = env.ref("stock.stock_location_customers")
+        vals_list = []
+        for item in items:
+            product = item["product"]
+            source = product.with_company(env.company).property_stock_inventory
+            vals_list.append(
+                {
+                    "name": env._("Installed base import"),
+                    "product_id": product.id,
+                    "product_uom": product.uom_id.id,
+                    "product_uom_qty": 1.0,
+                    "company_id": env.company.id,
+                    "state": "confirmed",
+                    "location_id": source.id,
+                    "location_dest_id": customer_location.id,
+                    "is_inventory": True,
+                    "picked": True,
+                    "move_line_ids": [
+                        Command.create(
+                            {
+                                "product_id": product.id,
+                                "product_uom_id": product.uom_id.id,
+                                "quantity": 1.0,
+                                "location_id": source.id,
+                                "location_dest_id": customer_location.id,
+                                "company_id": env.company.id,
+                                "lot_id": item["lot"].id,
+                            }
+                        )
+                    ],
+                }
+            )
+        moves = env["stock.move"].create(vals_list)
+        moves._action_done()
