@@ -125,18 +125,25 @@ class TestInstalledBaseImport(SerialServiceCase):
         at_other = self._make_lots(self.product_unit, ["IB-OTHER"])
         self._receive(at_other)
         self._deliver(at_other, partner=self.other_customer)
+
+        def row(serial, product="IB-COPIER", customer="CUST-001", **values):
+            values = {"delivery_date": "2025-01-01", **values}
+            base = dict(zip(HEADER, [""] * len(HEADER), strict=True))
+            base.update(serial=serial, product=product, customer=customer, **values)
+            return [base[column] for column in HEADER]
+
         bad_rows = [
-            ["IB-10", "NOPE", "CUST-001", "", "2025-01-01", "", "", "", "", "", "", ""],
-            ["IB-11", "IB-COPIER", "Nobody Ltd", "", "2025-01-01", "", "", "", "", "", "", ""],
-            ["IB-12", "IB-PLAIN", "CUST-001", "", "2025-01-01", "", "", "", "", "", "", ""],
-            ["IB-13", "IB-COPIER", "CUST-001", "", "2025-01-01", "", "", "", "", "", "", ""],
-            ["IB-13", "IB-COPIER", "CUST-001", "", "2025-01-01", "", "", "", "", "", "", ""],
-            ["IB-OTHER", "IB-COPIER", "CUST-001", "", "2025-01-01", "", "", "", "", "", "", ""],
-            ["IB-14", "IB-COPIER", "CUST-001", "", "2025-05-01", "2025-04-01", "", "", "", "", "", ""],
-            ["IB-15", "IB-COPIER", "CUST-001", "", "2999-01-01", "", "", "", "", "", "", ""],
-            ["IB-16", "IB-COPIER", "CUST-001", "", "2025-01-01", "", "", "", "", "", "lots", ""],
-            ["IB-17", "IB-COPIER", "CUST-001", "", "2025-01-01", "", "", "", "", self.other_contract.code, "", ""],
-        ]  # fmt: skip
+            row("IB-10", product="NOPE"),
+            row("IB-11", customer="Nobody Ltd"),
+            row("IB-12", product="IB-PLAIN"),
+            row("IB-13"),
+            row("IB-13"),
+            row("IB-OTHER"),
+            row("IB-14", delivery_date="2025-05-01", installation_date="2025-04-01"),
+            row("IB-15", delivery_date="2999-01-01"),
+            row("IB-16", meter_IBLACK="lots"),
+            row("IB-17", contract=self.other_contract.code),
+        ]
         before = self._snapshot()
         wizard = self._wizard(self._xlsx([*self.good_rows, *bad_rows]))
         wizard.action_dry_run()
