@@ -25,11 +25,13 @@
         "security/serial_service_security.xml",
         "security/ir.model.access.csv",
         "security/serial_service_rules.xml",
+        "data/serial_recall_data.xml",
         "report/stock_lot_label_report.xml",
         "views/stock_lot_views.xml",
         "views/maintenance_equipment_views.xml",
         "views/product_template_views.xml",
         "views/menus.xml",
+        "views/serial_recall_views.xml",
         "wizard/serial_installed_base_import_views.xml",
     ],
     "demo": [

@@ -10,3 +10,4 @@ from . import res_users
 from . import serial_coverage_rule
 from . import serial_service_line
 from . import sale_subscription_template
+from . import serial_recall

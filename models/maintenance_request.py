@@ -33,6 +33,9 @@ class MaintenanceRequest(models.Model):
     service_line_ids = fields.One2many(
         "serial.service.line", "request_id", string="Service Lines"
     )
+    recall_id = fields.Many2one(
+        "serial.recall", string="Recall", index=True, readonly=True, copy=False
+    )
 
     @api.depends("lot_id")
     def _compute_customer_id(self):

@@ -531,3 +531,33 @@ class StockLot(models.Model):
             "company_id": self.company_id.id or self.env.company.id,
             "effective_date": self.delivery_date or fields.Date.context_today(self),
         }
+
+    # ------------------------------------------------------------------
+    # Genealogy (recalls, traceability)
+    # ------------------------------------------------------------------
+    def _get_host_lots(self):
+        """Units that hold these serials as installed components, at any depth;
+        one read per level of the genealogy, not per serial."""
+        hosts = self.env["stock.lot"]
+        level = self.parent_lot_id
+        while level - hosts:
+            level -= hosts
+            hosts |= level
+            level = level.parent_lot_id
+        return hosts
+
+    def _filter_recall_in_stock(self):
+        return self.filtered(
+            lambda lot: lot.location_id.usage in ("internal", "transit")
+        )
+
+    def _filter_recall_units_at_customer(self):
+        """Top-level units at a customer: an installed component is reached
+        through the unit it sits in."""
+        return self.filtered(
+            lambda lot: (
+                lot.customer_id
+                and not lot.parent_lot_id
+                and lot.location_id.usage == "customer"
+            )
+        )
