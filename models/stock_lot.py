@@ -105,6 +105,9 @@ class StockLot(models.Model):
         related="product_id.default_code", string="Item Code"
     )
     can_edit_ownership = fields.Boolean(compute="_compute_can_edit_ownership")
+    history_html = fields.Html(
+        string="History", compute="_compute_history_html", sanitize=False
+    )
     warranty_policy_id = fields.Many2one(
         "serial.warranty.policy",
         string="Warranty Policy",
@@ -560,4 +563,159 @@ class StockLot(models.Model):
                 and not lot.parent_lot_id
                 and lot.location_id.usage == "customer"
             )
+        )
+
+    # ------------------------------------------------------------------
+    # History (traceability)
+    # ------------------------------------------------------------------
+    def _get_history_events(self):
+        """Everything that happened to this serial, as dicts with a datetime
+        `date`, a `kind`, a `description` and the `record` behind it. Other
+        capabilities add their events by extending this method."""
+        self.ensure_one()
+        events = []
+        lines = self.env["stock.move.line"].search(
+            [("lot_id", "=", self.id), ("state", "=", "done")], order="date, id"
+        )
+        for line in lines:
+            source, dest = line.location_id, line.location_dest_id
+            partner = line.picking_id.partner_id
+            if source.usage == "supplier":
+                kind = self.env._("Received")
+                order = line.move_id.purchase_line_id.order_id
+                what = self.env._(
+                    "from %(vendor)s%(order)s",
+                    vendor=partner.display_name or source.display_name,
+                    order=f" ({order.name})" if order else "",
+                )
+            elif dest.usage == "customer":
+                kind = self.env._("Delivered")
+                order = line.move_id.sale_line_id.order_id
+                what = self.env._(
+                    "to %(customer)s%(order)s",
+                    customer=partner.display_name or dest.display_name,
+                    order=f" ({order.name})" if order else "",
+                )
+            elif source.usage == "customer":
+                kind = self.env._("Returned")
+                what = self.env._(
+                    "from %(customer)s to %(location)s",
+                    customer=partner.display_name or source.display_name,
+                    location=dest.display_name,
+                )
+            else:
+                kind = self.env._("Moved")
+                what = f"{source.display_name} → {dest.display_name}"
+            events.append(
+                {
+                    "date": line.date,
+                    "kind": kind,
+                    "description": f"{what} [{line.reference or ''}]",
+                    "record": line.picking_id or line.move_id,
+                }
+            )
+        if self.installation_date:
+            events.append(
+                {
+                    "date": fields.Datetime.to_datetime(self.installation_date),
+                    "kind": self.env._("Installed"),
+                    "description": self.site_id.display_name or "",
+                    "record": self,
+                }
+            )
+        for request in self.request_ids:
+            events.append(
+                {
+                    "date": request.create_date,
+                    "kind": self.env._("Job"),
+                    "description": f"{request.name} ({request.stage_id.name or ''})",
+                    "record": request,
+                }
+            )
+        for invoice in self.serial_invoice_ids:
+            events.append(
+                {
+                    "date": fields.Datetime.to_datetime(
+                        invoice.invoice_date or invoice.date
+                    ),
+                    "kind": self.env._("Invoiced"),
+                    "description": f"{invoice.name} {invoice.partner_id.display_name}",
+                    "record": invoice,
+                }
+            )
+        trackings = (
+            self.env["mail.tracking.value"]
+            .sudo()
+            .search(
+                [
+                    ("mail_message_id.model", "=", "stock.lot"),
+                    ("mail_message_id.res_id", "=", self.id),
+                ]
+            )
+        )
+        # sudo: tracking values are only readable through their message; the
+        # serial itself is readable by the caller
+        for tracking in trackings:
+            events.append(
+                {
+                    "date": tracking.create_date,
+                    "kind": self.env._("Changed"),
+                    "description": "{}: {} → {} ({})".format(
+                        tracking.field_id.field_description,
+                        tracking._format_display_value(
+                            tracking.field_id.ttype, new=False
+                        )[0]
+                        or "",
+                        tracking._format_display_value(tracking.field_id.ttype)[0]
+                        or "",
+                        tracking.mail_message_id.author_id.display_name or "",
+                    ),
+                    "record": self,
+                }
+            )
+        return sorted(events, key=lambda e: e["date"] or fields.Datetime.now())
+
+    def _compute_history_html(self):
+        for lot in self:
+            rows = Markup("").join(
+                Markup("<tr><td>%s</td><td>%s</td><td>%s</td></tr>")
+                % (
+                    fields.Datetime.context_timestamp(lot, event["date"]).strftime(
+                        "%Y-%m-%d %H:%M"
+                    )
+                    if event["date"]
+                    else "",
+                    event["kind"],
+                    event["description"],
+                )
+                for event in lot._get_history_events()
+            )
+            lot.history_html = Markup(
+                '<table class="table table-sm o_serial_history"><thead><tr>'
+                "<th>%s</th><th>%s</th><th>%s</th></tr></thead><tbody>%s</tbody>"
+                "</table>"
+            ) % (self.env._("Date"), self.env._("Event"), self.env._("Details"), rows)
+
+    def _get_genealogy(self):
+        """(units this serial sits in, from the nearest; components it holds,
+        as (depth, lot) pairs)."""
+        self.ensure_one()
+        upstream = []
+        lot = self.parent_lot_id
+        while lot and lot not in upstream:
+            upstream.append(lot)
+            lot = lot.parent_lot_id
+        downstream = []
+
+        def walk(lots, depth):
+            for child in lots:
+                downstream.append((depth, child))
+                walk(child.child_lot_ids, depth + 1)
+
+        walk(self.child_lot_ids, 1)
+        return upstream, downstream
+
+    def action_print_history(self):
+        return self.env.ref("serial_service.stock_lot_history_report").report_action(
+            self
         )

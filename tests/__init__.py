@@ -2,3 +2,4 @@ from . import test_serial_registry
 from . import test_serial_overview
 from . import test_serial_access
 from . import test_recall
+from . import test_traceability
