@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class ProductTemplate(models.Model):
@@ -31,9 +31,20 @@ class ProductTemplate(models.Model):
     )
     serial_service_managed = fields.Boolean(
         string="Service-Managed Serials",
+        compute="_compute_serial_service_managed",
+        store=True,
+        readonly=False,
         help="Each serial of this product delivered to a customer gets its own "
         "maintenance equipment, so jobs, warranty and contracts follow the unit.",
     )
+
+    @api.depends("tracking", "service_line_type")
+    def _compute_serial_service_managed(self):
+        # units are serial-tracked and not themselves a part of a job
+        for template in self:
+            template.serial_service_managed = (
+                template.tracking == "serial" and not template.service_line_type
+            )
 
     def _get_service_line_type(self):
         """The service line type, defaulting to labour for services and to part
