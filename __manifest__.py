@@ -26,6 +26,7 @@
         "security/ir.model.access.csv",
         "security/serial_service_rules.xml",
         "data/serial_recall_data.xml",
+        "data/stock_van_data.xml",
         "report/stock_lot_label_report.xml",
         "report/stock_lot_history_report.xml",
         "views/stock_lot_views.xml",
@@ -34,6 +35,8 @@
         "views/product_template_views.xml",
         "views/menus.xml",
         "views/serial_recall_views.xml",
+        "views/serial_van_audit_views.xml",
+        "wizard/serial_van_setup_views.xml",
         "wizard/serial_installed_base_import_views.xml",
     ],
     "demo": [

@@ -11,3 +11,7 @@ from . import serial_coverage_rule
 from . import serial_service_line
 from . import sale_subscription_template
 from . import serial_recall
+from . import stock_warehouse
+from . import stock_warehouse_orderpoint
+from . import serial_van_audit
+from . import serial_van_audit_line

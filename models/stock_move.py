@@ -17,7 +17,45 @@ class StockMove(models.Model):
             # Ownership follows validated stock moves: the warehouse user who
             # validates the picking need not be a service manager.
             self.env["stock.lot"].sudo()._update_registry_from_move_lines(lines.sudo())
+        moves._resupply_vans_below_minimum()
         return moves
+
+    def _resupply_vans_below_minimum(self):
+        """Parts that left a van: run that van's reordering rules now rather
+        than at the nightly scheduler, then the depot's rules for the same
+        parts, so a depot below its minimum orders from its vendor at once."""
+        van_moves = self.filtered(
+            lambda m: (
+                m.state == "done"
+                and m.location_id.warehouse_id.van_parent_location_id
+                and m.location_id.location_id
+                == m.location_id.warehouse_id.van_parent_location_id
+            )
+        )
+        if not van_moves:
+            return
+        Orderpoint = self.env["stock.warehouse.orderpoint"].sudo()
+        # sudo: the technician completing a job may not manage replenishment
+        van_orderpoints = Orderpoint.search(
+            [
+                ("location_id", "in", van_moves.location_id.ids),
+                ("product_id", "in", van_moves.product_id.ids),
+                ("trigger", "=", "auto"),
+            ]
+        )
+        van_orderpoints._procure_below_minimum()
+        depot_orderpoints = Orderpoint.search(
+            [
+                (
+                    "location_id",
+                    "in",
+                    van_moves.location_id.warehouse_id.lot_stock_id.ids,
+                ),
+                ("product_id", "in", van_moves.product_id.ids),
+                ("trigger", "=", "auto"),
+            ]
+        )
+        depot_orderpoints._procure_below_minimum()
 
     def _check_serials_not_at_customer(self):
         """Refuse to deliver a serial that is already at a customer."""

@@ -1,1 +1,3 @@
 from . import serial_installed_base_import
+from . import serial_van_setup
+from . import serial_van_setup_line

@@ -1,0 +1,87 @@
+from odoo import Command, api, fields, models
+
+
+class StockWarehouse(models.Model):
+    _inherit = "stock.warehouse"
+
+    van_parent_location_id = fields.Many2one(
+        "stock.location",
+        string="Vans Location",
+        copy=False,
+        check_company=True,
+        help="Parent of the technicians' van locations; outside the warehouse "
+        "stock so that van parts are never reserved for the depot.",
+    )
+    van_resupply_type_id = fields.Many2one(
+        "stock.picking.type", string="Van Resupply Type", copy=False, check_company=True
+    )
+    van_resupply_route_id = fields.Many2one(
+        "stock.route", string="Van Resupply Route", copy=False, check_company=True
+    )
+
+    def _create_van_setup(self):
+        """The Vans parent location and the route that pulls parts from the
+        warehouse stock into any van, for warehouses that lack them."""
+        for warehouse in self.filtered(lambda w: not w.van_parent_location_id):
+            vans = self.env["stock.location"].create(
+                {
+                    "name": self.env._("Vans"),
+                    "usage": "view",
+                    "location_id": warehouse.view_location_id.id,
+                    "company_id": warehouse.company_id.id,
+                }
+            )
+            # its own operation type: its default destination (the Vans parent)
+            # lets each transfer go to the van that asked for the parts
+            picking_type = self.env["stock.picking.type"].create(
+                {
+                    "name": self.env._("Van Resupply"),
+                    "code": "internal",
+                    "sequence_code": "VAN",
+                    "warehouse_id": warehouse.id,
+                    "company_id": warehouse.company_id.id,
+                    "default_location_src_id": warehouse.lot_stock_id.id,
+                    "default_location_dest_id": vans.id,
+                }
+            )
+            route = self.env["stock.route"].create(
+                {
+                    "name": self.env._(
+                        "%(warehouse)s: Resupply van from depot",
+                        warehouse=warehouse.name,
+                    ),
+                    "product_selectable": False,
+                    "warehouse_selectable": False,
+                    "company_id": warehouse.company_id.id,
+                    "rule_ids": [
+                        Command.create(
+                            {
+                                "name": self.env._(
+                                    "%(warehouse)s: Stock → Vans",
+                                    warehouse=warehouse.name,
+                                ),
+                                "action": "pull",
+                                "procure_method": "make_to_stock",
+                                "location_src_id": warehouse.lot_stock_id.id,
+                                "location_dest_id": vans.id,
+                                "picking_type_id": picking_type.id,
+                                "warehouse_id": warehouse.id,
+                                "company_id": warehouse.company_id.id,
+                                "group_propagation_option": "propagate",
+                            }
+                        )
+                    ],
+                }
+            )
+            warehouse.write(
+                {
+                    "van_parent_location_id": vans.id,
+                    "van_resupply_type_id": picking_type.id,
+                    "van_resupply_route_id": route.id,
+                }
+            )
+        return True
+
+    @api.model
+    def _create_van_setup_all(self):
+        self.search([])._create_van_setup()
