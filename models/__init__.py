@@ -1,6 +1,7 @@
 from . import serial_meter_type
 from . import serial_warranty_policy
 from . import product_template
+from . import product_product
 from . import stock_lot
 from . import stock_move
 from . import maintenance_equipment

@@ -28,7 +28,10 @@ class MaintenanceRequest(models.Model):
         index=True,
         tracking=True,
         check_company=True,
-        help="Contract covering the serial when the job was opened.",
+        compute="_compute_subscription_id",
+        store=True,
+        readonly=False,
+        help="Contract covering the serial on the request date.",
     )
     service_line_ids = fields.One2many(
         "serial.service.line", "request_id", string="Service Lines"
@@ -42,6 +45,16 @@ class MaintenanceRequest(models.Model):
         for request in self:
             if request.lot_id:
                 request.customer_id = request.lot_id.customer_id
+
+    @api.depends("lot_id", "request_date")
+    def _compute_subscription_id(self):
+        for request in self:
+            if request.lot_id and request.request_date:
+                request.subscription_id = request.lot_id._get_running_contract(
+                    request.request_date
+                )
+            else:
+                request.subscription_id = False
 
     @api.onchange("lot_id")
     def _onchange_lot_id(self):

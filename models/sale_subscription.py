@@ -1,4 +1,7 @@
-from odoo import fields, models
+from dateutil.relativedelta import relativedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 
 
 class SaleSubscription(models.Model):
@@ -12,8 +15,108 @@ class SaleSubscription(models.Model):
         string="Covered Serials",
         copy=False,
         tracking=True,
-        domain="[('customer_id', 'child_of', partner_id)]",
+        domain="[('customer_id', 'child_of', commercial_partner_id)]",
     )
+    commercial_partner_id = fields.Many2one(related="partner_id.commercial_partner_id")
     coverage_rule_ids = fields.One2many(
         "serial.coverage.rule", "subscription_id", string="Coverage Rules", copy=True
     )
+    response_hours = fields.Float(
+        compute="_compute_sla_hours",
+        store=True,
+        readonly=False,
+        help="Hours within which a technician answers a job on a covered serial.",
+    )
+    resolution_hours = fields.Float(
+        compute="_compute_sla_hours",
+        store=True,
+        readonly=False,
+        help="Hours within which a job on a covered serial is resolved.",
+    )
+
+    @api.depends("template_id")
+    def _compute_sla_hours(self):
+        for subscription in self:
+            subscription.response_hours = subscription.template_id.response_hours
+            subscription.resolution_hours = subscription.template_id.resolution_hours
+
+    @api.constrains("covered_lot_ids", "stage_id", "date_start", "date")
+    def _check_one_running_contract_per_serial(self):
+        """A serial is covered by at most one running contract at a time: two
+        in-progress contracts covering it must not overlap in dates."""
+        lots = self.covered_lot_ids
+        if not lots:
+            return
+        contracts = lots.subscription_ids.filtered(
+            lambda s: s.stage_id.type == "in_progress"
+        )
+        for lot in lots:
+            running = contracts.filtered(lambda s, lot=lot: lot in s.covered_lot_ids)
+            for first in running:
+                for second in running:
+                    if first.id < second.id and first._overlaps(second):
+                        raise ValidationError(
+                            self.env._(
+                                "Serial %(serial)s is already covered by contract "
+                                "%(contract)s in the same period: a serial is "
+                                "covered by one running contract at a time.",
+                                serial=lot.name,
+                                contract=(second if second in self else first).name,
+                            )
+                        )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        subscriptions = super().create(vals_list)
+        subscriptions._copy_template_coverage_rules()
+        return subscriptions
+
+    def _copy_template_coverage_rules(self):
+        """A contract created from a template gets the template's rules, to be
+        edited on the contract."""
+        vals_list = [
+            dict(rule._prepare_copy_vals(), subscription_id=subscription.id)
+            for subscription in self.filtered(lambda s: not s.coverage_rule_ids)
+            for rule in subscription.template_id.coverage_rule_ids
+        ]
+        if vals_list:
+            self.env["serial.coverage.rule"].create(vals_list)
+
+    def _overlaps(self, other):
+        self.ensure_one()
+        far = fields.Date.to_date("9999-12-31")
+        return self.date_start <= (other.date or far) and other.date_start <= (
+            self.date or far
+        )
+
+    def _is_running_on(self, day):
+        """DESIGN.md: in_progress stage, started, and not past its end date."""
+        self.ensure_one()
+        return (
+            self.stage_id.type == "in_progress"
+            and bool(self.date_start)
+            and self.date_start <= day
+            and (not self.date or day <= self.date)
+        )
+
+    def _get_billing_period(self, day):
+        """[start, end) of the billing period holding the day: periods of the
+        template's recurrence counted from the contract's start date."""
+        self.ensure_one()
+        unit = self.template_id.recurring_rule_type or "months"
+        step = relativedelta(**{unit: max(self.template_id.recurring_interval, 1)})
+        start = self.date_start or day
+        if unit == "months" or unit == "years":
+            months = (day.year - start.year) * 12 + day.month - start.month
+            size = max(self.template_id.recurring_interval, 1) * (
+                12 if unit == "years" else 1
+            )
+            count = max(months // size, 0)
+            period_start = start + relativedelta(months=count * size)
+            if period_start > day:
+                period_start -= relativedelta(months=size)
+        else:
+            days = (day - start).days
+            size = (step + start - start).days
+            period_start = start + relativedelta(days=max(days // size, 0) * size)
+        return period_start, period_start + step

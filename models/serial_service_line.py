@@ -22,7 +22,14 @@ class SerialServiceLine(models.Model):
         related="request_id.lot_id", string="Unit Serial", store=True, index=True
     )
     subscription_id = fields.Many2one(
-        related="request_id.subscription_id", string="Contract", store=True, index=True
+        "sale.subscription",
+        string="Contract",
+        index=True,
+        compute="_compute_coverage",
+        store=True,
+        readonly=False,
+        precompute=True,
+        help="The contract whose rule decided this line's coverage.",
     )
     line_type = fields.Selection(
         selection=[
@@ -66,20 +73,56 @@ class SerialServiceLine(models.Model):
         readonly=False,
         digits="Product Price",
     )
+    service_date = fields.Date(
+        related="request_id.request_date", store=True, index=True, string="Date"
+    )
     coverage_source = fields.Selection(
         selection=[
             ("warranty", "Warranty"),
             ("contract", "Contract"),
             ("none", "Not Covered"),
         ],
-        default="none",
-        required=True,
+        compute="_compute_coverage",
+        store=True,
+        readonly=False,
+        precompute=True,
     )
-    coverage_percent = fields.Float(string="Covered (%)")
+    coverage_percent = fields.Float(
+        string="Covered (%)",
+        compute="_compute_coverage",
+        store=True,
+        readonly=False,
+        precompute=True,
+    )
     coverage_rule_id = fields.Many2one(
-        "serial.coverage.rule", string="Coverage Rule", index=True
+        "serial.coverage.rule",
+        string="Coverage Rule",
+        index=True,
+        compute="_compute_coverage",
+        store=True,
+        readonly=False,
+        precompute=True,
     )
-    coverage_reason = fields.Char()
+    coverage_reason = fields.Char(
+        compute="_compute_coverage", store=True, readonly=False, precompute=True
+    )
+    covered_qty = fields.Float(
+        compute="_compute_coverage",
+        store=True,
+        readonly=False,
+        precompute=True,
+        help="Quantity counted against the contract rule's cap.",
+    )
+    covered_amount = fields.Float(
+        compute="_compute_coverage",
+        store=True,
+        readonly=False,
+        precompute=True,
+        help="Value counted against the contract rule's cap.",
+    )
+    coverage_locked = fields.Boolean(
+        copy=False, help="Set when the job is completed: the decision is final."
+    )
     charge_amount = fields.Monetary(
         compute="_compute_charge_amount",
         store=True,
@@ -105,6 +148,83 @@ class SerialServiceLine(models.Model):
     def _compute_price_unit(self):
         for line in self:
             line.price_unit = line.product_id.lst_price
+
+    @api.depends(
+        "product_id", "quantity", "price_unit", "unit_lot_id", "request_id.request_date"
+    )
+    def _compute_coverage(self):
+        """The coverage decision of each line, shown as it is entered; the
+        lines of one job consume a capped rule in their order."""
+        locked = self.filtered("coverage_locked")
+        for line in locked:
+            # a completed job keeps its decision: assign back the stored values
+            line.update({fname: line[fname] for fname in self._coverage_fields()})
+        lines = (self - locked).filtered(
+            lambda line: line.product_id and line.unit_lot_id
+        )
+        for line in self - locked - lines:
+            line.update(
+                {
+                    "coverage_source": "none",
+                    "coverage_percent": 0.0,
+                    "coverage_rule_id": False,
+                    "coverage_reason": False,
+                    "covered_qty": 0.0,
+                    "covered_amount": 0.0,
+                    "subscription_id": False,
+                }
+            )
+        ordered = lines.sorted(
+            lambda line: (line.request_id.id, line.sequence, line.id or 0)
+        )
+        items = [
+            {
+                "lot": line.unit_lot_id,
+                "product": line.product_id,
+                "qty": line.quantity,
+                "date": line.request_id.request_date,
+                "price_unit": line.price_unit,
+                "exclude_line_ids": [i for i in ordered.ids if isinstance(i, int)],
+            }
+            for line in ordered
+        ]
+        decisions = self.env["stock.lot"]._get_service_coverage_batch(items)
+        for line, decision in zip(ordered, decisions, strict=True):
+            rule = self.env["serial.coverage.rule"].browse(decision["rule_id"])
+            contract_covered = (
+                decision["source"] == "contract" and rule.coverage_percent
+            )
+            share = (
+                decision["percent"] / rule.coverage_percent if contract_covered else 0.0
+            )
+            line.update(
+                {
+                    "coverage_source": decision["source"],
+                    "coverage_percent": decision["percent"],
+                    "coverage_rule_id": decision["rule_id"],
+                    "coverage_reason": decision["reason"],
+                    "subscription_id": decision["subscription_id"],
+                    "covered_qty": line.quantity * share,
+                    "covered_amount": line.quantity
+                    * line.price_unit
+                    * decision["percent"]
+                    / 100.0
+                    if contract_covered
+                    else 0.0,
+                }
+            )
+
+    @api.model
+    def _coverage_fields(self):
+        return [
+            "coverage_source",
+            "coverage_percent",
+            "coverage_rule_id",
+            "coverage_reason",
+            "covered_qty",
+            "covered_amount",
+            "subscription_id",
+        ]
 
     @api.depends("quantity", "price_unit", "coverage_percent")
     def _compute_charge_amount(self):

@@ -4,3 +4,4 @@ from . import test_serial_access
 from . import test_recall
 from . import test_traceability
 from . import test_van_stock
+from . import test_coverage_engine
