@@ -1,4 +1,5 @@
 from . import serial_meter_type
+from . import serial_meter_reading
 from . import serial_warranty_policy
 from . import product_template
 from . import product_product

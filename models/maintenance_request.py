@@ -36,6 +36,9 @@ class MaintenanceRequest(models.Model):
     service_line_ids = fields.One2many(
         "serial.service.line", "request_id", string="Service Lines"
     )
+    meter_reading_ids = fields.One2many(
+        "serial.meter.reading", "request_id", string="Meter Readings"
+    )
     recall_id = fields.Many2one(
         "serial.recall", string="Recall", index=True, readonly=True, copy=False
     )

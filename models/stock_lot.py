@@ -61,6 +61,9 @@ class StockLot(models.Model):
         help="Contracts that cover this serial.",
     )
     request_ids = fields.One2many("maintenance.request", "lot_id", string="Jobs")
+    meter_reading_ids = fields.One2many(
+        "serial.meter.reading", "lot_id", string="Meter Readings"
+    )
     request_count = fields.Integer(compute="_compute_request_count", string="Job Count")
     parent_lot_id = fields.Many2one(
         "stock.lot",
@@ -210,9 +213,51 @@ class StockLot(models.Model):
         return start_date + relativedelta(months=months) - timedelta(days=1)
 
     def _get_warranty_usage_end_dates(self):
-        """{lot id: day the usage limit of its policy was reached}; the meter
-        readings extend this."""
-        return {}
+        """{lot id: day the usage on its policy's meter since the warranty start
+        reached the policy's usage limit}, from one read of the readings."""
+        lots = self.filtered(
+            lambda lot: (
+                lot.id
+                and lot.warranty_start_date
+                and lot.warranty_policy_id.usage_meter_type_id
+                and lot.warranty_policy_id.usage_limit > 0
+            )
+        )
+        if not lots:
+            return {}
+        readings = self.env["serial.meter.reading"].search_fetch(
+            [
+                ("lot_id", "in", lots.ids),
+                (
+                    "meter_type_id",
+                    "in",
+                    lots.warranty_policy_id.usage_meter_type_id.ids,
+                ),
+                ("reading_date", ">=", min(lots.mapped("warranty_start_date"))),
+            ],
+            ["lot_id", "meter_type_id", "reading_date", "delta"],
+            order="reading_date, id",
+        )
+        usage, ends = defaultdict(float), {}
+        for reading in readings:
+            lot = reading.lot_id
+            policy = lot.warranty_policy_id
+            if (
+                lot.id in ends
+                or reading.meter_type_id != policy.usage_meter_type_id
+                or reading.reading_date.date() < lot.warranty_start_date
+            ):
+                continue
+            usage[lot.id] += reading.delta
+            if usage[lot.id] >= policy.usage_limit:
+                ends[lot.id] = reading.reading_date.date()
+        return ends
+
+    def _refresh_usage_warranty(self):
+        """Readings changed: the warranties with a usage limit may end earlier."""
+        lots = self.filtered(lambda lot: lot.warranty_policy_id.usage_meter_type_id)
+        if lots:
+            self.env.add_to_compute(self._fields["warranty_end_date"], lots)
 
     def _get_warranty_state(self, on_date):
         self.ensure_one()

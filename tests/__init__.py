@@ -5,3 +5,5 @@ from . import test_recall
 from . import test_traceability
 from . import test_van_stock
 from . import test_coverage_engine
+from . import test_meter_readings
+from . import test_installed_base_import

@@ -1,0 +1,354 @@
+from collections import defaultdict
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
+
+# a reading whose usage per day exceeds this many times the serial's usual
+# daily usage is kept, but flagged for review
+SPIKE_FACTOR = 5.0
+# a lower value is a rollover only when the previous reading was in the top
+# part of the meter's range
+ROLLOVER_ZONE = 0.9
+
+
+class SerialMeterReading(models.Model):
+    _name = "serial.meter.reading"
+    _description = "Meter Reading"
+    _order = "reading_date desc, id desc"
+    _check_company_auto = True
+
+    lot_id = fields.Many2one(
+        "stock.lot",
+        string="Serial Number",
+        required=True,
+        index=True,
+        ondelete="restrict",
+        check_company=True,
+    )
+    company_id = fields.Many2one(
+        related="lot_id.company_id", store=True, index=True, string="Company"
+    )
+    product_id = fields.Many2one(related="lot_id.product_id", store=True)
+    customer_id = fields.Many2one(
+        related="lot_id.customer_id", store=True, index=True, string="Customer"
+    )
+    meter_type_id = fields.Many2one(
+        "serial.meter.type", string="Meter", required=True, index=True
+    )
+    reading_date = fields.Datetime(
+        required=True, index=True, default=fields.Datetime.now
+    )
+    value = fields.Float(required=True, digits=(16, 2))
+    source = fields.Selection(
+        selection=[
+            ("technician", "Technician"),
+            ("customer", "Customer"),
+            ("import", "Import"),
+            ("device", "Device"),
+            ("estimate", "Estimate"),
+        ],
+        required=True,
+        default="technician",
+    )
+    request_id = fields.Many2one(
+        "maintenance.request", string="Job", index=True, ondelete="set null"
+    )
+    is_reset = fields.Boolean(
+        string="Meter Reset",
+        help="A new meter (or a meter set back to zero): this reading is the new "
+        "baseline. Record the old meter's last reading before it.",
+    )
+    delta = fields.Float(
+        readonly=True,
+        digits=(16, 2),
+        help="Usage since the previous reading of this serial and meter.",
+    )
+    is_flagged = fields.Boolean(
+        string="Flagged for Review",
+        readonly=True,
+        help="The usage per day is far above the serial's usual daily usage.",
+    )
+    invoice_line_id = fields.Many2one(
+        "account.move.line", string="Invoice Line", readonly=True, copy=False
+    )
+    note = fields.Char()
+
+    _sql_constraints = [
+        (
+            "reading_unique",
+            "unique(lot_id, meter_type_id, reading_date)",
+            "A serial has only one reading of a meter at a given time.",
+        ),
+    ]
+
+    @api.depends("lot_id", "meter_type_id", "value", "reading_date")
+    def _compute_display_name(self):
+        for reading in self:
+            reading.display_name = (
+                f"{reading.lot_id.name} {reading.meter_type_id.code or ''} "
+                f"{reading.value:g}"
+            )
+
+    @api.constrains("value", "reading_date")
+    def _check_value_and_date(self):
+        now = fields.Datetime.now()
+        for reading in self:
+            if reading.value < 0:
+                raise ValidationError(
+                    self.env._(
+                        "A meter reading cannot be negative (%(serial)s, %(meter)s: "
+                        "%(value)s).",
+                        serial=reading.lot_id.name,
+                        meter=reading.meter_type_id.name,
+                        value=reading.value,
+                    )
+                )
+            if reading.reading_date > now:
+                raise ValidationError(
+                    self.env._(
+                        "A meter reading cannot be in the future (%(serial)s, "
+                        "%(meter)s, %(date)s).",
+                        serial=reading.lot_id.name,
+                        meter=reading.meter_type_id.name,
+                        date=reading.reading_date,
+                    )
+                )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._check_duplicates_in_batch(vals_list)
+        readings = super().create(vals_list)
+        readings._recompute_deltas()
+        return readings
+
+    def write(self, vals):
+        billed = self.filtered("invoice_line_id")
+        if billed and set(vals) - {"invoice_line_id", "note"}:
+            raise UserError(
+                self.env._(
+                    "Reading %(reading)s was billed and cannot be changed: record a "
+                    "new reading to correct it.",
+                    reading=billed[0].display_name,
+                )
+            )
+        res = super().write(vals)
+        if {"value", "reading_date", "is_reset", "lot_id", "meter_type_id"} & set(vals):
+            self._recompute_deltas()
+        return res
+
+    def unlink(self):
+        billed = self.filtered("invoice_line_id")
+        if billed:
+            raise UserError(
+                self.env._(
+                    "Reading %(reading)s was billed and cannot be deleted.",
+                    reading=billed[0].display_name,
+                )
+            )
+        pairs = {(r.lot_id.id, r.meter_type_id.id): r.reading_date for r in self}
+        res = super().unlink()
+        self._recompute_deltas(pairs)
+        return res
+
+    # ------------------------------------------------------------------
+    # Deltas (DESIGN.md, Meters and usage billing)
+    # ------------------------------------------------------------------
+    @api.model
+    def _check_duplicates_in_batch(self, vals_list):
+        seen = set()
+        for vals in vals_list:
+            key = (
+                vals.get("lot_id"),
+                vals.get("meter_type_id"),
+                fields.Datetime.to_datetime(vals.get("reading_date")),
+            )
+            if key[2] and key in seen:
+                lot = self.env["stock.lot"].browse(key[0])
+                raise ValidationError(
+                    self.env._(
+                        "Serial %(serial)s has two readings of the same meter at "
+                        "%(date)s.",
+                        serial=lot.name,
+                        date=key[2],
+                    )
+                )
+            seen.add(key)
+        # the database constraint catches duplicates of existing readings, but
+        # with a clear message here rather than an SQL error
+        keys = [k for k in seen if k[2]]
+        if keys:
+            existing = self.search_fetch(
+                [
+                    ("lot_id", "in", [k[0] for k in keys]),
+                    ("meter_type_id", "in", [k[1] for k in keys]),
+                    ("reading_date", "in", [k[2] for k in keys]),
+                ],
+                ["lot_id", "meter_type_id", "reading_date"],
+            )
+            for reading in existing:
+                key = (
+                    reading.lot_id.id,
+                    reading.meter_type_id.id,
+                    reading.reading_date,
+                )
+                if key in seen:
+                    raise ValidationError(
+                        self.env._(
+                            "Serial %(serial)s already has a reading of %(meter)s at "
+                            "%(date)s.",
+                            serial=reading.lot_id.name,
+                            meter=reading.meter_type_id.name,
+                            date=reading.reading_date,
+                        )
+                    )
+
+    def _recompute_deltas(self, pairs=None):
+        """Recompute delta and spike flag of every reading of the touched
+        (serial, meter) pairs from the earliest touched date on, in one read of
+        the previous readings and one read of the following ones.
+
+        pairs: {(lot id, meter id): earliest date}; default: from self.
+        """
+        if pairs is None:
+            pairs = {}
+            for reading in self:
+                key = (reading.lot_id.id, reading.meter_type_id.id)
+                if key not in pairs or reading.reading_date < pairs[key]:
+                    pairs[key] = reading.reading_date
+        if not pairs:
+            return
+        self.flush_model()
+        previous_ids = self._get_previous_reading_ids(pairs)
+        lot_ids = list({lot_id for lot_id, _meter in pairs})
+        meter_ids = list({meter_id for _lot, meter_id in pairs})
+        start = min(pairs.values())
+        following = self.search(
+            [
+                ("lot_id", "in", lot_ids),
+                ("meter_type_id", "in", meter_ids),
+                ("reading_date", ">=", start),
+            ],
+            order="reading_date, id",
+        )
+        # history before the earliest touched date: the usual daily usage
+        stats = self._get_usage_stats(pairs)
+        previous = {
+            (r.lot_id.id, r.meter_type_id.id): r
+            for r in self.browse(previous_ids.values())
+        }
+        chains = defaultdict(list)
+        for reading in following:
+            key = (reading.lot_id.id, reading.meter_type_id.id)
+            if key in pairs and reading.reading_date >= pairs[key]:
+                chains[key].append(reading)
+        for key, chain in chains.items():
+            prev = previous.get(key)
+            total, first_date = stats.get(key, (0.0, None))
+            for reading in chain:
+                delta, flagged = reading._get_delta(prev, total, first_date)
+                if reading.invoice_line_id and abs(delta - reading.delta) > 1e-6:
+                    raise UserError(
+                        self.env._(
+                            "This change would alter the usage of the billed reading "
+                            "%(reading)s: record a new reading instead.",
+                            reading=reading.display_name,
+                        )
+                    )
+                if (reading.delta, reading.is_flagged) != (delta, flagged):
+                    super(SerialMeterReading, reading).write(
+                        {"delta": delta, "is_flagged": flagged}
+                    )
+                if reading.is_reset:
+                    total, first_date = 0.0, reading.reading_date
+                else:
+                    total += delta
+                    first_date = first_date or (prev and prev.reading_date)
+                prev = reading
+        self.env["stock.lot"].browse(lot_ids)._refresh_usage_warranty()
+
+    @api.model
+    def _get_previous_reading_ids(self, pairs):
+        """{(lot, meter): id of the last reading before the pair's date}."""
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT DISTINCT ON (r.lot_id, r.meter_type_id)
+                       r.lot_id, r.meter_type_id, r.id
+                  FROM serial_meter_reading r
+                  JOIN (VALUES %s) AS p(lot_id, meter_type_id, since)
+                    ON p.lot_id = r.lot_id
+                   AND p.meter_type_id = r.meter_type_id
+                   AND r.reading_date < p.since
+              ORDER BY r.lot_id, r.meter_type_id, r.reading_date DESC, r.id DESC
+                """,
+                SQL(", ").join(
+                    SQL("(%s, %s, %s::timestamp)", lot, meter, since)
+                    for (lot, meter), since in pairs.items()
+                ),
+            )
+        )
+        return {(lot, meter): rid for lot, meter, rid in rows}
+
+    @api.model
+    def _get_usage_stats(self, pairs):
+        """{(lot, meter): (usage, first date)} since the last reset before the
+        pair's date: the serial's usual daily usage."""
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT r.lot_id, r.meter_type_id, SUM(r.delta), MIN(r.reading_date)
+                  FROM serial_meter_reading r
+                  JOIN (VALUES %s) AS p(lot_id, meter_type_id, since)
+                    ON p.lot_id = r.lot_id
+                   AND p.meter_type_id = r.meter_type_id
+                   AND r.reading_date < p.since
+                 WHERE r.reading_date >= COALESCE((
+                        SELECT MAX(x.reading_date) FROM serial_meter_reading x
+                         WHERE x.lot_id = r.lot_id AND x.meter_type_id = r.meter_type_id
+                           AND x.is_reset AND x.reading_date < p.since
+                       ), '-infinity'::timestamp)
+              GROUP BY r.lot_id, r.meter_type_id
+                """,
+                SQL(", ").join(
+                    SQL("(%s, %s, %s::timestamp)", lot, meter, since)
+                    for (lot, meter), since in pairs.items()
+                ),
+            )
+        )
+        return {
+            (lot, meter): (total or 0.0, first) for lot, meter, total, first in rows
+        }
+
+    def _get_delta(self, previous, usage_before, first_date):
+        """(delta, flagged) of this reading after `previous` (or None)."""
+        self.ensure_one()
+        if not previous or self.is_reset:
+            return 0.0, False
+        if self.value >= previous.value:
+            delta = self.value - previous.value
+        else:
+            rollover = self.meter_type_id.rollover_value
+            if rollover and previous.value >= ROLLOVER_ZONE * rollover:
+                delta = rollover + 1 - previous.value + self.value
+            else:
+                raise ValidationError(
+                    self.env._(
+                        "Reading %(value)s of %(meter)s on serial %(serial)s is lower "
+                        "than the previous one (%(previous)s on %(date)s). Mark it as "
+                        "a meter reset if the meter was replaced.",
+                        value=f"{self.value:g}",
+                        meter=self.meter_type_id.name,
+                        serial=self.lot_id.name,
+                        previous=f"{previous.value:g}",
+                        date=previous.reading_date,
+                    )
+                )
+        days = (self.reading_date - previous.reading_date).total_seconds() / 86400.0
+        flagged = False
+        if first_date and usage_before > 0 and days > 0:
+            usual_days = (previous.reading_date - first_date).total_seconds() / 86400.0
+            if usual_days > 0:
+                usual_per_day = usage_before / usual_days
+                flagged = delta / days > SPIKE_FACTOR * usual_per_day
+        return delta, flagged
