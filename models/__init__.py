@@ -17,3 +17,4 @@ from . import stock_warehouse
 from . import stock_warehouse_orderpoint
 from . import serial_van_audit
 from . import serial_van_audit_line
+from . import res_company

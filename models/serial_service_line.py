@@ -1,4 +1,7 @@
-from odoo import api, fields, models
+from collections import defaultdict
+
+from odoo import Command, api, fields, models
+from odoo.exceptions import UserError, ValidationError
 
 
 class SerialServiceLine(models.Model):
@@ -57,12 +60,23 @@ class SerialServiceLine(models.Model):
         domain="[('product_id', '=', product_id)]",
         help="The part's own serial number, when it is tracked.",
     )
+    removed_lot_id = fields.Many2one(
+        "stock.lot",
+        string="Removed Serial",
+        check_company=True,
+        help="The failed serialised part taken out of the unit and replaced by "
+        "this one: it goes to the defective returns.",
+    )
     quantity = fields.Float(default=1.0, digits="Product Unit of Measure")
     product_uom_id = fields.Many2one(related="product_id.uom_id", string="Unit")
     location_id = fields.Many2one(
         "stock.location",
         string="Taken From",
         check_company=True,
+        compute="_compute_location_id",
+        store=True,
+        readonly=False,
+        precompute=True,
         help="Where the part comes from: by default the technician's van.",
     )
     currency_id = fields.Many2one(related="request_id.company_id.currency_id")
@@ -139,6 +153,14 @@ class SerialServiceLine(models.Model):
             if line.product_id:
                 line.line_type = line.product_id._get_service_line_type()
 
+    @api.depends("line_type", "request_id.user_id")
+    def _compute_location_id(self):
+        for line in self:
+            if line.location_id or line.line_type not in ("part", "consumable"):
+                continue
+            technician = line.request_id.user_id or self.env.user
+            line.location_id = technician.van_location_id
+
     @api.depends("product_id")
     def _compute_name(self):
         for line in self:
@@ -214,6 +236,41 @@ class SerialServiceLine(models.Model):
                 }
             )
 
+    @api.constrains("quantity", "lot_id", "product_id")
+    def _check_quantity_and_serial(self):
+        for line in self:
+            if line.quantity <= 0:
+                raise ValidationError(
+                    self.env._(
+                        "The quantity of %(product)s must be positive.",
+                        product=line.product_id.display_name,
+                    )
+                )
+            if line.lot_id and line.lot_id.product_id != line.product_id:
+                raise ValidationError(
+                    self.env._(
+                        "Serial %(serial)s is not a %(product)s.",
+                        serial=line.lot_id.name,
+                        product=line.product_id.display_name,
+                    )
+                )
+            if line.product_id.tracking == "serial" and line.quantity != 1:
+                raise ValidationError(
+                    self.env._(
+                        "One serial a line for a serialised part (%(product)s).",
+                        product=line.product_id.display_name,
+                    )
+                )
+
+    def write(self, vals):
+        if self.filtered("coverage_locked") and set(vals) - {
+            "coverage_locked",
+            "move_id",
+            "invoice_line_id",
+        }:
+            raise UserError(self.env._("The lines of a completed job cannot change."))
+        return super().write(vals)
+
     @api.model
     def _coverage_fields(self):
         return [
@@ -233,3 +290,114 @@ class SerialServiceLine(models.Model):
             line.charge_amount = line.currency_id.round(
                 gross * (100.0 - line.coverage_percent) / 100.0
             )
+
+    def _check_parts_available(self):
+        """Every part is where the line says it is taken from: checked for all
+        lines at once, before anything moves."""
+        lines = self.filtered(
+            lambda line: (
+                line.line_type in ("part", "consumable") and line.product_id.is_storable
+            )
+        )
+        for line in lines:
+            if not line.location_id:
+                raise UserError(
+                    self.env._(
+                        "Say where %(product)s is taken from (the technician has no "
+                        "van).",
+                        product=line.product_id.display_name,
+                    )
+                )
+            if line.product_id.tracking != "none" and not line.lot_id:
+                raise UserError(
+                    self.env._(
+                        "Scan the serial number of the %(product)s used.",
+                        product=line.product_id.display_name,
+                    )
+                )
+        if not lines:
+            return
+        available = defaultdict(float)
+        for product, location, lot, qty in (
+            self.env["stock.quant"]
+            .sudo()
+            ._read_group(
+                [
+                    ("product_id", "in", lines.product_id.ids),
+                    ("location_id", "child_of", lines.location_id.ids),
+                ],
+                ["product_id", "location_id", "lot_id"],
+                ["quantity:sum"],
+            )
+        ):
+            for target in lines.location_id:
+                if location == target or location.parent_path.startswith(
+                    target.parent_path
+                ):
+                    available[product, target, lot] += qty
+                    available[product, target, False] += qty
+        needed = defaultdict(float)
+        for line in lines:
+            key = (line.product_id, line.location_id, line.lot_id or False)
+            needed[key] += line.quantity
+        for (product, location, lot), qty in needed.items():
+            if available[product, location, lot] < qty:
+                raise UserError(
+                    self.env._(
+                        "%(product)s%(serial)s is not in %(location)s: %(available)s "
+                        "there, %(needed)s needed. Nothing was moved or invoiced.",
+                        product=product.display_name,
+                        serial=f" {lot.name}" if lot else "",
+                        location=location.display_name,
+                        available=f"{max(available[product, location, lot], 0):g}",
+                        needed=f"{qty:g}",
+                    )
+                )
+
+    def _prepare_move_vals(self, source, destination, lot, product=None, quantity=None):
+        self.ensure_one()
+        product = product or self.product_id
+        quantity = self.quantity if quantity is None else quantity
+        job = self.request_id
+        return {
+            "name": f"{job.name}: {product.display_name}",
+            "origin": job.name,
+            "product_id": product.id,
+            "product_uom": product.uom_id.id,
+            "product_uom_qty": quantity,
+            "partner_id": job.customer_id.id,
+            "company_id": job.company_id.id,
+            "state": "confirmed",
+            "location_id": source.id,
+            "location_dest_id": destination.id,
+            "picked": True,
+            "move_line_ids": [
+                Command.create(
+                    {
+                        "product_id": product.id,
+                        "product_uom_id": product.uom_id.id,
+                        "quantity": quantity,
+                        "location_id": source.id,
+                        "location_dest_id": destination.id,
+                        "lot_id": lot.id,
+                        "company_id": job.company_id.id,
+                    }
+                )
+            ],
+        }
+
+    def _prepare_invoice_line_vals(self):
+        self.ensure_one()
+        name = self.name or self.product_id.display_name
+        if self.lot_id:
+            name = f"{name} ({self.lot_id.name})"
+        if self.coverage_percent:
+            name = f"{name}\n{self.coverage_reason}"
+        return {
+            "product_id": self.product_id.id,
+            "name": name,
+            "quantity": self.quantity,
+            "product_uom_id": self.product_id.uom_id.id,
+            "price_unit": self.price_unit,
+            "discount": self.coverage_percent,
+        }

@@ -7,3 +7,4 @@ from . import test_van_stock
 from . import test_coverage_engine
 from . import test_meter_readings
 from . import test_installed_base_import
+from . import test_job_completion
