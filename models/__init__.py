@@ -18,3 +18,5 @@ from . import stock_warehouse_orderpoint
 from . import serial_van_audit
 from . import serial_van_audit_line
 from . import res_company
+from . import serial_warranty_claim
+from . import account_move

@@ -85,6 +85,7 @@ class SerialServiceLine(models.Model):
         compute="_compute_price_unit",
         store=True,
         readonly=False,
+        precompute=True,
         digits="Product Price",
     )
     service_date = fields.Date(

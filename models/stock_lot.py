@@ -148,6 +148,11 @@ class StockLot(models.Model):
         help="Refreshed daily: Expiring in the policy's notice days before the "
         "last covered day.",
     )
+    warranty_alert_end_date = fields.Date(
+        copy=False,
+        help="End date of the warranty window a renewal activity was scheduled "
+        "for: never twice for the same window.",
+    )
     supplier_warranty_end_date = fields.Date(
         compute="_compute_supplier_warranty_end_date",
         store=True,
@@ -363,6 +368,10 @@ class StockLot(models.Model):
             "delivery_date",
             "supplier_id",
             "receipt_date",
+            "warranty_policy_id",
+            "warranty_start_date",
+            "warranty_end_date",
+            "supplier_warranty_end_date",
         }
 
     def write(self, vals):
@@ -985,3 +994,74 @@ class StockLot(models.Model):
                 )
             )
         return (", " + ", ".join(parts)) if parts else ""
+
+    # ------------------------------------------------------------------
+    # Crons
+    # ------------------------------------------------------------------
+    @api.model
+    def _cron_refresh_warranty_state(self, batch_size=1000):
+        """Move stored warranty states along with the calendar, batch after
+        batch (flat memory), and schedule one renewal activity per serial
+        entering its notice window. Correct when late or run twice: the state
+        is derived from today, and the alert remembers its window."""
+        today = fields.Date.context_today(self)
+        domain = [
+            ("warranty_end_date", "!=", False),
+            "|",
+            ("warranty_state", "!=", "expired"),
+            ("warranty_end_date", ">=", today),
+        ]
+        state_field = self._fields["warranty_state"]
+        last_id = 0
+        while True:
+            lots = self.search(
+                [*domain, ("id", ">", last_id)], order="id", limit=batch_size
+            )
+            if not lots:
+                break
+            last_id = lots[-1].id
+            changed = lots.filtered(
+                lambda lot: lot._get_warranty_state(today) != lot.warranty_state
+            )
+            if changed:
+                self.env.add_to_compute(state_field, changed)
+                changed.flush_recordset(["warranty_state"])
+            lots._schedule_warranty_expiry_alerts()
+            self.env.invalidate_all()
+
+    def _schedule_warranty_expiry_alerts(self):
+        lots = self.filtered(
+            lambda lot: (
+                lot.warranty_state == "expiring"
+                and lot.warranty_alert_end_date != lot.warranty_end_date
+            )
+        )
+        if not lots:
+            return
+        managers = self.env.ref("serial_service.group_service_manager").users
+        fallback = managers.filtered(lambda u: not u.share)[:1] or self.env.user
+        activity_type = self.env.ref("mail.mail_activity_data_todo")
+        model = self.env["ir.model"]._get_id("stock.lot")
+        self.env["mail.activity"].create(
+            [
+                {
+                    "res_model_id": model,
+                    "res_id": lot.id,
+                    "activity_type_id": activity_type.id,
+                    "user_id": (lot.customer_id.user_id or fallback).id,
+                    "date_deadline": lot.warranty_end_date,
+                    "summary": self.env._(
+                        "Warranty of %(serial)s ends on %(date)s: offer a renewal or "
+                        "a contract to %(customer)s",
+                        serial=lot.name,
+                        date=lot.warranty_end_date,
+                        customer=lot.customer_id.display_name or "",
+                    ),
+                }
+                for lot in lots
+            ]
+        )
+        for end_date in set(lots.mapped("warranty_end_date")):
+            lots.filtered(lambda lot, d=end_date: lot.warranty_end_date == d).write(
+                {"warranty_alert_end_date": end_date}
+            )

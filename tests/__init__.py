@@ -8,3 +8,5 @@ from . import test_coverage_engine
 from . import test_meter_readings
 from . import test_installed_base_import
 from . import test_job_completion
+from . import test_warranty
+from . import test_warranty_claims

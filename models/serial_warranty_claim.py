@@ -1,0 +1,287 @@
+from odoo import Command, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+
+class SerialWarrantyClaim(models.Model):
+    _name = "serial.warranty.claim"
+    _description = "Supplier Warranty Claim"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "id desc"
+    _check_company_auto = True
+
+    name = fields.Char(
+        string="Reference", required=True, copy=False, readonly=True, default="/"
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, default=lambda self: self.env.company
+    )
+    lot_id = fields.Many2one(
+        "stock.lot",
+        string="Failed Serial",
+        required=True,
+        index=True,
+        tracking=True,
+        check_company=True,
+    )
+    product_id = fields.Many2one(related="lot_id.product_id", store=True)
+    request_id = fields.Many2one(
+        "maintenance.request", string="Job", index=True, tracking=True
+    )
+    vendor_id = fields.Many2one(
+        "res.partner",
+        string="Vendor",
+        required=True,
+        tracking=True,
+        compute="_compute_vendor_id",
+        store=True,
+        readonly=False,
+        precompute=True,
+    )
+    failure_date = fields.Date(
+        required=True, default=fields.Date.context_today, tracking=True
+    )
+    supplier_warranty_end_date = fields.Date(
+        related="lot_id.supplier_warranty_end_date"
+    )
+    description = fields.Html(string="Failure Description")
+    state = fields.Selection(
+        selection=[
+            ("draft", "Draft"),
+            ("submitted", "Submitted"),
+            ("accepted", "Accepted"),
+            ("rejected", "Rejected"),
+            ("credited", "Credited"),
+        ],
+        default="draft",
+        required=True,
+        tracking=True,
+        index=True,
+    )
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    amount = fields.Monetary(
+        tracking=True,
+        compute="_compute_amount",
+        store=True,
+        readonly=False,
+        precompute=True,
+        help="Amount claimed from the vendor: by default the part's cost.",
+    )
+    refund_move_id = fields.Many2one(
+        "account.move", string="Vendor Credit Note", readonly=True, copy=False
+    )
+    forced = fields.Boolean(
+        readonly=True,
+        copy=False,
+        tracking=True,
+        help="A manager accepted the claim although the supplier warranty had "
+        "expired on the failure date.",
+    )
+
+    @api.depends("lot_id")
+    def _compute_vendor_id(self):
+        for claim in self:
+            claim.vendor_id = claim.lot_id.supplier_id or claim.vendor_id
+
+    @api.depends("lot_id")
+    def _compute_amount(self):
+        for claim in self:
+            claim.amount = claim.lot_id.product_id.standard_price
+
+    @api.constrains("lot_id", "request_id", "state")
+    def _check_one_live_claim(self):
+        """One live (not rejected) claim per failed serial and job."""
+        claims = self.filtered(lambda c: c.state != "rejected")
+        if not claims:
+            return
+        groups = self._read_group(
+            [
+                ("lot_id", "in", claims.lot_id.ids),
+                ("state", "!=", "rejected"),
+            ],
+            ["lot_id", "request_id"],
+            ["__count"],
+            having=[("__count", ">", 1)],
+        )
+        for lot, request, _count in groups:
+            raise ValidationError(
+                self.env._(
+                    "Serial %(serial)s already has a live claim%(job)s: a failed part "
+                    "is claimed once.",
+                    serial=lot.name,
+                    job=self.env._(" for job %(job)s", job=request.name)
+                    if request
+                    else "",
+                )
+            )
+
+    @api.constrains("lot_id", "failure_date", "forced")
+    def _check_supplier_warranty(self):
+        for claim in self.filtered(lambda c: not c.forced):
+            end = claim.lot_id.supplier_warranty_end_date
+            if not end or claim.failure_date > end:
+                raise ValidationError(
+                    self.env._(
+                        "The supplier warranty of %(serial)s %(ended)s: only a service "
+                        "manager can force this claim.",
+                        serial=claim.lot_id.name,
+                        ended=self.env._("ended on %(date)s", date=end)
+                        if end
+                        else self.env._("is unknown"),
+                    )
+                )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        forced = self.env.context.get("force_expired_supplier_warranty")
+        if forced and not self.env.user.has_group(
+            "serial_service.group_service_manager"
+        ):
+            raise UserError(
+                self.env._("Only a service manager can force a claim out of warranty.")
+            )
+        for vals in vals_list:
+            if vals.get("name", "/") == "/":
+                vals["name"] = (
+                    self.env["ir.sequence"].next_by_code("serial.warranty.claim") or "/"
+                )
+            if forced:
+                vals["forced"] = True
+        claims = super().create(vals_list)
+        if forced:
+            for claim in claims:
+                claim.message_post(
+                    body=self.env._(
+                        "Claim forced by %(user)s although the supplier warranty had "
+                        "expired on the failure date.",
+                        user=self.env.user.name,
+                    )
+                )
+        return claims
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    def action_submit(self):
+        self._check_state("draft")
+        self.state = "submitted"
+
+    def action_accept(self):
+        self._check_state("submitted")
+        self.state = "accepted"
+
+    def action_reject(self):
+        self._check_state("submitted")
+        self.state = "rejected"
+
+    def action_create_refund(self):
+        """The vendor credit note (in_refund) for the accepted claims."""
+        self._check_state("accepted")
+        claims = self.filtered(lambda c: not c.refund_move_id)
+        refunds = self.env["account.move"].create(
+            [claim._prepare_refund_vals() for claim in claims]
+        )
+        for claim, refund in zip(claims, refunds, strict=True):
+            claim.refund_move_id = refund
+        if len(self) == 1:
+            return {
+                "type": "ir.actions.act_window",
+                "res_model": "account.move",
+                "res_id": self.refund_move_id.id,
+                "view_mode": "form",
+            }
+        return True
+
+    def _check_state(self, state):
+        wrong = self.filtered(lambda c: c.state != state)
+        if wrong:
+            raise UserError(
+                self.env._(
+                    "Claim %(claim)s is %(state)s: this needs a %(expected)s claim.",
+                    claim=wrong[0].name,
+                    state=dict(self._fields["state"].selection)[wrong[0].state],
+                    expected=dict(self._fields["state"].selection)[state],
+                )
+            )
+
+    def _prepare_refund_vals(self):
+        self.ensure_one()
+        return {
+            "move_type": "in_refund",
+            "partner_id": self.vendor_id.id,
+            "company_id": self.company_id.id,
+            "invoice_date": fields.Date.context_today(self),
+            "ref": self.env._(
+                "Warranty claim %(claim)s: %(serial)s",
+                claim=self.name,
+                serial=self.lot_id.name,
+            ),
+            "invoice_line_ids": [
+                Command.create(
+                    {
+                        "product_id": self.product_id.id,
+                        "name": self.env._(
+                            "%(product)s %(serial)s failed on %(date)s",
+                            product=self.product_id.display_name,
+                            serial=self.lot_id.name,
+                            date=self.failure_date,
+                        ),
+                        "quantity": 1,
+                        "price_unit": self.amount,
+                        "tax_ids": [Command.clear()],
+                    }
+                )
+            ],
+        }
+
+    def _mark_credited(self):
+        """Accepted claims whose credit note is posted are credited."""
+        self.filtered(
+            lambda c: c.state == "accepted" and c.refund_move_id.state == "posted"
+        ).state = "credited"
+
+    @api.model
+    def _create_from_replaced_parts(self, request, failed_lots):
+        """Draft a claim for each failed serial still under its supplier
+        warranty on the job date, with the job's photos; never a second one."""
+        day = request.request_date or fields.Date.context_today(self)
+        existing = self.search(
+            [
+                ("lot_id", "in", failed_lots.ids),
+                ("request_id", "=", request.id),
+                ("state", "!=", "rejected"),
+            ]
+        ).lot_id
+        lots = failed_lots.filtered(
+            lambda lot: (
+                lot not in existing
+                and lot.supplier_id
+                and lot.supplier_warranty_end_date
+                and day <= lot.supplier_warranty_end_date
+            )
+        )
+        if not lots:
+            return self.browse()
+        claims = self.create(
+            [
+                {
+                    "lot_id": lot.id,
+                    "request_id": request.id,
+                    "vendor_id": lot.supplier_id.id,
+                    "failure_date": day,
+                    "company_id": request.company_id.id,
+                    "description": request.description,
+                }
+                for lot in lots
+            ]
+        )
+        photos = self.env["ir.attachment"].search(
+            [
+                ("res_model", "=", "maintenance.request"),
+                ("res_id", "=", request.id),
+                ("mimetype", "=like", "image/%"),
+            ]
+        )
+        for claim in claims:
+            for photo in photos:
+                photo.copy({"res_model": claim._name, "res_id": claim.id})
+        return claims
