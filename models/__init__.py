@@ -20,3 +20,5 @@ from . import serial_van_audit_line
 from . import res_company
 from . import serial_warranty_claim
 from . import account_move
+from . import serial_usage_tariff
+from . import serial_usage_tier

@@ -1,7 +1,14 @@
+import logging
+from collections import defaultdict
+
 from dateutil.relativedelta import relativedelta
 
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import ValidationError
+
+_logger = logging.getLogger(__name__)
+# sequence of the usage lines on an invoice, so they can be found again
+USAGE_SEQUENCE = 10000
 
 
 class SaleSubscription(models.Model):
@@ -20,6 +27,9 @@ class SaleSubscription(models.Model):
     commercial_partner_id = fields.Many2one(related="partner_id.commercial_partner_id")
     coverage_rule_ids = fields.One2many(
         "serial.coverage.rule", "subscription_id", string="Coverage Rules", copy=True
+    )
+    usage_tariff_ids = fields.One2many(
+        "serial.usage.tariff", "subscription_id", string="Usage Tariffs", copy=True
     )
     response_hours = fields.Float(
         compute="_compute_sla_hours",
@@ -69,7 +79,17 @@ class SaleSubscription(models.Model):
     def create(self, vals_list):
         subscriptions = super().create(vals_list)
         subscriptions._copy_template_coverage_rules()
+        subscriptions._copy_template_usage_tariffs()
         return subscriptions
+
+    def _copy_template_usage_tariffs(self):
+        vals_list = [
+            dict(tariff._prepare_copy_vals(), subscription_id=subscription.id)
+            for subscription in self.filtered(lambda s: not s.usage_tariff_ids)
+            for tariff in subscription.template_id.usage_tariff_ids
+        ]
+        if vals_list:
+            self.env["serial.usage.tariff"].create(vals_list)
 
     def _copy_template_coverage_rules(self):
         """A contract created from a template gets the template's rules, to be
@@ -120,3 +140,208 @@ class SaleSubscription(models.Model):
             size = (step + start - start).days
             period_start = start + relativedelta(days=max(days // size, 0) * size)
         return period_start, period_start + step
+
+    # ------------------------------------------------------------------
+    # Usage billing (DESIGN.md, Meters and usage billing)
+    # ------------------------------------------------------------------
+    def _prepare_account_move(self, line_ids):
+        values = super()._prepare_account_move(line_ids)
+        values["invoice_line_ids"] = list(values.get("invoice_line_ids") or []) + [
+            Command.create(vals) for vals, _readings in self._get_usage_lines()
+        ]
+        return values
+
+    def _prepare_sale_order(self, line_ids=False):
+        values = super()._prepare_sale_order(line_ids=line_ids)
+        values["order_line"] = list(values.get("order_line") or []) + [
+            Command.create(self._usage_vals_for_order(vals))
+            for vals, _readings in self._get_usage_lines()
+        ]
+        return values
+
+    def create_invoice(self):
+        invoice = super().create_invoice()
+        if invoice:
+            self._link_usage_readings(invoice.invoice_line_ids)
+        return invoice
+
+    def generate_invoice(self):
+        day = self.recurring_next_date
+        res = super().generate_invoice()
+        if self.template_id.invoicing_mode == "sale_and_invoice":
+            order = self.sale_order_ids.sorted("id")[-1:]
+            # invoices from orders are numbered anew: go through the order lines
+            by_sequence = {
+                line.sequence: line.invoice_lines[:1]
+                for line in order.order_line
+                if line.sequence >= USAGE_SEQUENCE
+            }
+            self._link_usage_readings_by_sequence(by_sequence, day)
+        return res
+
+    @api.model
+    def _usage_vals_for_order(self, vals):
+        return {
+            "product_id": vals["product_id"],
+            "name": vals["name"],
+            "product_uom_qty": vals["quantity"],
+            "price_unit": vals["price_unit"],
+            "sequence": vals["sequence"],
+        }
+
+    def _get_usage_lines(self, day=None):
+        """[(invoice line values, readings it bills)] of the usage since the
+        last billed readings up to the invoice date, one group of lines per
+        tariff, and per serial unless the tariff is pooled."""
+        self.ensure_one()
+        day = day or self.recurring_next_date or fields.Date.context_today(self)
+        tariffs = self.usage_tariff_ids
+        lots = self.covered_lot_ids
+        if not tariffs:
+            return []
+        readings = self.env["serial.meter.reading"].search(
+            [
+                ("lot_id", "in", lots.ids),
+                ("meter_type_id", "in", tariffs.meter_type_id.ids),
+                ("invoice_line_id", "=", False),
+                (
+                    "reading_date",
+                    "<",
+                    fields.Datetime.to_datetime(day) + relativedelta(days=1),
+                ),
+            ],
+            order="reading_date, id",
+        )
+        by_key = defaultdict(lambda: self.env["serial.meter.reading"])
+        for reading in readings:
+            by_key[reading.lot_id, reading.meter_type_id] |= reading
+        result, sequence = [], USAGE_SEQUENCE
+        for tariff in tariffs:
+            groups = (
+                [
+                    (
+                        lots,
+                        sum(
+                            (by_key[lot, tariff.meter_type_id] for lot in lots),
+                            readings.browse(),
+                        ),
+                    )
+                ]
+                if tariff.pooled
+                else [(lot, by_key[lot, tariff.meter_type_id]) for lot in lots]
+            )
+            for group_lots, group_readings in groups:
+                lines = self._prepare_usage_line_vals(
+                    tariff, group_lots, group_readings, day, sequence
+                )
+                sequence += len(lines)
+                result += [(vals, group_readings) for vals in lines]
+        return result
+
+    def _prepare_usage_line_vals(self, tariff, lots, readings, day, sequence):
+        usage = sum(readings.mapped("delta"))
+        included = tariff.included_qty
+        billable = max(usage - included, 0.0)
+        segments = tariff._price_segments(billable)
+        amount = sum(qty * price for qty, price in segments)
+        serials = ", ".join(lots.mapped("name"))
+        period = self.env._(
+            "%(meter)s of %(serials)s to %(date)s: %(usage)s used, %(included)s "
+            "included",
+            meter=tariff.meter_type_id.name,
+            serials=serials,
+            date=day,
+            usage=f"{usage:g}",
+            included=f"{included:g}",
+        )
+        if readings:
+            first, last = (
+                readings.sorted("reading_date")[0],
+                readings.sorted("reading_date")[-1],
+            )
+            period += self.env._(
+                " (readings %(first)s on %(first_date)s to %(last)s on %(last_date)s)",
+                first=f"{first.value:g}",
+                first_date=first.reading_date.date(),
+                last=f"{last.value:g}",
+                last_date=last.reading_date.date(),
+            )
+        lines = [
+            {
+                "product_id": tariff.product_id.id,
+                "name": period
+                if not index
+                else f"{tariff.product_id.name}: {qty:g} x {price:g}",
+                "quantity": qty,
+                "price_unit": price,
+                "sequence": sequence + index,
+            }
+            for index, (qty, price) in enumerate(segments or [(0.0, 0.0)])
+        ]
+        if amount < tariff.minimum_amount:
+            lines.append(
+                {
+                    "product_id": tariff.product_id.id,
+                    "name": self.env._(
+                        "Minimum commitment of %(minimum)s for %(meter)s",
+                        minimum=f"{tariff.minimum_amount:g}",
+                        meter=tariff.meter_type_id.name,
+                    ),
+                    "quantity": 1.0,
+                    "price_unit": tariff.minimum_amount - amount,
+                    "sequence": sequence + len(lines),
+                }
+            )
+        return lines
+
+    def _link_usage_readings(self, invoice_lines, day=None):
+        """Mark the readings billed by the usage lines just created: the first
+        line of each group carries them; they are never billed again."""
+        usage_lines = invoice_lines.filtered(
+            lambda line: line.sequence >= USAGE_SEQUENCE
+        )
+        self._link_usage_readings_by_sequence(
+            {line.sequence: line for line in usage_lines}, day
+        )
+
+    def _link_usage_readings_by_sequence(self, by_sequence, day=None):
+        if not by_sequence:
+            return
+        for vals, readings in self._get_usage_lines(day):
+            line = by_sequence.get(vals["sequence"])
+            if line and readings:
+                readings.write({"invoice_line_id": line.id})
+
+    @api.model
+    def _cron_usage_billing(self, batch_size=50):
+        """Invoice the due contracts in batches, each in its own savepoint: a
+        contract that fails is logged on it and the others go on."""
+        today = fields.Date.context_today(self)
+        due = self.search(
+            [
+                ("in_progress", "=", True),
+                ("recurring_next_date", "<=", today),
+                ("sale_subscription_line_ids", "!=", False),
+            ],
+            order="recurring_next_date, id",
+        )
+        failed = self.browse()
+        for start in range(0, len(due), batch_size):
+            for subscription in due[start : start + batch_size]:
+                try:
+                    with self.env.cr.savepoint():
+                        subscription.with_company(
+                            subscription.company_id
+                        ).generate_invoice()
+                except Exception as error:  # the savepoint undid its writes
+                    _logger.warning(
+                        "Billing of %s failed: %s", subscription.name, error
+                    )
+                    failed |= subscription
+                    subscription.activity_schedule(
+                        "mail.mail_activity_data_warning",
+                        summary=self.env._("Usage billing failed"),
+                        note=str(error),
+                        user_id=subscription.user_id.id or self.env.uid,
+                    )
+        return failed

@@ -7,6 +7,9 @@ class SaleSubscriptionTemplate(models.Model):
     coverage_rule_ids = fields.One2many(
         "serial.coverage.rule", "template_id", string="Coverage Rules", copy=True
     )
+    usage_tariff_ids = fields.One2many(
+        "serial.usage.tariff", "template_id", string="Usage Tariffs", copy=True
+    )
     response_hours = fields.Float(
         help="Hours within which a technician answers a job on a covered serial."
     )

@@ -10,3 +10,4 @@ from . import test_installed_base_import
 from . import test_job_completion
 from . import test_warranty
 from . import test_warranty_claims
+from . import test_usage_billing

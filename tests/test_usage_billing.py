@@ -1,0 +1,179 @@
+from datetime import timedelta
+from unittest.mock import patch
+
+from odoo import Command, fields
+from odoo.tests import tagged
+
+from .common import SerialServiceCase
+
+
+@tagged("post_install", "-at_install")
+class TestUsageBilling(SerialServiceCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.now = fields.Datetime.now().replace(microsecond=0)
+        cls.black = cls.env["serial.meter.type"].create(
+            {"name": "Black (bill)", "code": "BBLACK"}
+        )
+        cls.pages = cls.env["product.product"].create(
+            {"name": "Black pages", "type": "service", "list_price": 0.0}
+        )
+        cls.rental = cls.env["product.product"].create(
+            {"name": "Copier rental", "type": "service", "list_price": 100.0}
+        )
+        cls.pricelist = cls.env["product.pricelist"].create({"name": "Billing"})
+        cls.lots = cls._make_lots(
+            cls.product_unit, ["BIL-1", "BIL-2", "BIL-3", "BIL-4"]
+        )
+        cls.lots.write({"customer_id": cls.customer.id})
+
+    def _contract(self, lots, tariff, mode="draft"):
+        template = self.env["sale.subscription.template"].create(
+            {"name": f"Clicks {mode}", "invoicing_mode": mode}
+        )
+        contract = self.env["sale.subscription"].create(
+            {
+                "partner_id": self.customer.id,
+                "template_id": template.id,
+                "pricelist_id": self.pricelist.id,
+                "date_start": fields.Date.today() - timedelta(days=60),
+                "sale_subscription_line_ids": [
+                    Command.create({"product_id": self.rental.id, "price_unit": 100})
+                ],
+                "usage_tariff_ids": [
+                    Command.create(
+                        {
+                            "meter_type_id": self.black.id,
+                            "product_id": self.pages.id,
+                            **tariff,
+                        }
+                    )
+                ],
+            }
+        )
+        contract.stage_id = self.env.ref(
+            "subscription_oca.subscription_stage_in_progress"
+        )
+        contract.covered_lot_ids = lots
+        return contract
+
+    def _read(self, lot, days_ago, value):
+        return self.env["serial.meter.reading"].create(
+            {
+                "lot_id": lot.id,
+                "meter_type_id": self.black.id,
+                "reading_date": self.now - timedelta(days=days_ago),
+                "value": value,
+            }
+        )
+
+    def _usage_lines(self, invoice):
+        return invoice.invoice_line_ids.filtered(
+            lambda line: line.product_id == self.pages
+        )
+
+    def test_per_serial_pricing_and_no_double_billing(self):
+        lot1, lot2 = self.lots[:2]
+        contract = self._contract(
+            lot1 | lot2, {"included_qty": 1000, "price_unit": 0.02}
+        )
+        readings = (
+            self._read(lot1, 40, 10000)
+            | self._read(lot1, 5, 12500)
+            | self._read(lot2, 40, 5000)
+            | self._read(lot2, 5, 5600)
+        )
+        contract.generate_invoice()
+        invoice = contract.invoice_ids
+        self.assertEqual(len(invoice), 1)
+        lines = self._usage_lines(invoice)
+        by_serial = {("BIL-1" in line.name): line for line in lines}
+        self.assertEqual(
+            (by_serial[True].quantity, by_serial[True].price_unit), (1500, 0.02)
+        )
+        self.assertEqual(by_serial[True].price_subtotal, 30.0, "(2500 - 1000) x 0.02")
+        self.assertEqual(by_serial[False].quantity, 0, "600 used, 1000 included")
+        self.assertIn("10000", by_serial[True].name)
+        self.assertIn("12500", by_serial[True].name)
+        self.assertTrue(all(readings.mapped("invoice_line_id")))
+        self.assertEqual(
+            readings.filtered(lambda r: r.lot_id == lot1).invoice_line_id,
+            by_serial[True],
+        )
+        # the next run bills nothing twice
+        contract.recurring_next_date = fields.Date.today()
+        contract.generate_invoice()
+        second = contract.invoice_ids - invoice
+        self.assertEqual(sum(self._usage_lines(second).mapped("quantity")), 0)
+        self.assertEqual(readings.invoice_line_id.move_id, invoice)
+
+    def test_pooled_tiers_and_minimum(self):
+        lot3, lot4 = self.lots[2:]
+        contract = self._contract(
+            lot3 | lot4,
+            {
+                "included_qty": 1000,
+                "pooled": True,
+                "minimum_amount": 100,
+                "tier_ids": [
+                    Command.create({"from_qty": 0, "price_unit": 0.05}),
+                    Command.create({"from_qty": 1000, "price_unit": 0.03}),
+                ],
+            },
+        )
+        self._read(lot3, 30, 0)
+        self._read(lot3, 2, 1500)
+        self._read(lot4, 30, 200)
+        self._read(lot4, 2, 1200)
+        contract.generate_invoice()
+        lines = self._usage_lines(contract.invoice_ids).sorted("sequence")
+        # pooled usage 2500 - 1000 included = 1500 billable:
+        # 1000 at 0.05 + 500 at 0.03 = 65, topped up to the minimum of 100
+        self.assertEqual(
+            [(line.quantity, line.price_unit) for line in lines],
+            [(1000, 0.05), (500, 0.03), (1, 35.0)],
+        )
+        self.assertAlmostEqual(sum(lines.mapped("price_subtotal")), 100.0)
+        self.assertIn("BIL-3, BIL-4", lines[0].name)
+
+    def test_minimum_without_usage(self):
+        contract = self._contract(
+            self.lots[0], {"included_qty": 10, "minimum_amount": 25}
+        )
+        contract.generate_invoice()
+        lines = self._usage_lines(contract.invoice_ids)
+        self.assertAlmostEqual(sum(lines.mapped("price_subtotal")), 25.0)
+
+    def test_sale_order_mode(self):
+        lot = self.lots[0]
+        contract = self._contract(lot, {"price_unit": 0.1}, mode="sale_and_invoice")
+        readings = self._read(lot, 20, 100) | self._read(lot, 1, 400)
+        contract.generate_invoice()
+        order = contract.sale_order_ids
+        self.assertEqual(len(order), 1)
+        usage_so_line = order.order_line.filtered(
+            lambda line: line.product_id == self.pages
+        )
+        self.assertEqual(usage_so_line.product_uom_qty, 300)
+        invoice_line = usage_so_line.invoice_lines
+        self.assertEqual(invoice_line.price_subtotal, 30.0)
+        self.assertEqual(readings.invoice_line_id, invoice_line)
+
+    def test_one_failing_contract_does_not_stop_the_run(self):
+        good = self._contract(self.lots[0], {"price_unit": 0.1})
+        bad = self._contract(self.lots[1], {"price_unit": 0.1})
+        self._read(self.lots[0], 3, 10)
+        original = type(good)._prepare_account_move
+
+        def prepare(subscription, line_ids):
+            if subscription == bad:
+                raise ValueError("broken contract")
+            return original(subscription, line_ids)
+
+        with patch.object(type(good), "_prepare_account_move", prepare):
+            failed = self.env["sale.subscription"]._cron_usage_billing()
+        self.assertEqual(failed, bad)
+        self.assertEqual(len(good.invoice_ids), 1)
+        self.assertFalse(bad.invoice_ids)
+        self.assertIn("broken contract", bad.activity_ids.note)
