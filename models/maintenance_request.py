@@ -65,6 +65,9 @@ class MaintenanceRequest(models.Model):
     )
     invoice_count = fields.Integer(compute="_compute_invoice_count")
     completed_on = fields.Datetime(copy=False, readonly=True, tracking=True)
+    lot_warranty_state = fields.Selection(related="lot_id.warranty_state")
+    lot_warranty_end_date = fields.Date(related="lot_id.warranty_end_date")
+    lot_request_count = fields.Integer(related="lot_id.request_count")
     recall_id = fields.Many2one(
         "serial.recall", string="Recall", index=True, readonly=True, copy=False
     )

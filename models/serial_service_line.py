@@ -31,7 +31,6 @@ class SerialServiceLine(models.Model):
         compute="_compute_coverage",
         store=True,
         readonly=False,
-        precompute=True,
         help="The contract whose rule decided this line's coverage.",
     )
     line_type = fields.Selection(
@@ -100,14 +99,12 @@ class SerialServiceLine(models.Model):
         compute="_compute_coverage",
         store=True,
         readonly=False,
-        precompute=True,
     )
     coverage_percent = fields.Float(
         string="Covered (%)",
         compute="_compute_coverage",
         store=True,
         readonly=False,
-        precompute=True,
     )
     coverage_rule_id = fields.Many2one(
         "serial.coverage.rule",
@@ -116,23 +113,20 @@ class SerialServiceLine(models.Model):
         compute="_compute_coverage",
         store=True,
         readonly=False,
-        precompute=True,
     )
     coverage_reason = fields.Char(
-        compute="_compute_coverage", store=True, readonly=False, precompute=True
+        compute="_compute_coverage", store=True, readonly=False
     )
     covered_qty = fields.Float(
         compute="_compute_coverage",
         store=True,
         readonly=False,
-        precompute=True,
         help="Quantity counted against the contract rule's cap.",
     )
     covered_amount = fields.Float(
         compute="_compute_coverage",
         store=True,
         readonly=False,
-        precompute=True,
         help="Value counted against the contract rule's cap.",
     )
     coverage_locked = fields.Boolean(

@@ -61,6 +61,12 @@ class StockLot(models.Model):
         help="Contracts that cover this serial.",
     )
     request_ids = fields.One2many("maintenance.request", "lot_id", string="Jobs")
+    running_subscription_id = fields.Many2one(
+        "sale.subscription",
+        string="Running Contract",
+        compute="_compute_running_subscription_id",
+        help="The contract covering this serial today.",
+    )
     meter_reading_ids = fields.One2many(
         "serial.meter.reading", "lot_id", string="Meter Readings"
     )
@@ -284,6 +290,12 @@ class StockLot(models.Model):
             and self.warranty_end_date
             and self.warranty_start_date <= on_date <= self.warranty_end_date
         )
+
+    @api.depends("subscription_ids.stage_id", "subscription_ids.date")
+    def _compute_running_subscription_id(self):
+        today = fields.Date.context_today(self)
+        for lot in self:
+            lot.running_subscription_id = lot._get_running_contract(today)
 
     def _compute_request_count(self):
         counts = dict(
