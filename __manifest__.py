@@ -26,6 +26,7 @@
         "security/ir.model.access.csv",
         "security/serial_service_rules.xml",
         "data/ir_cron.xml",
+        "data/serial_meter_type_data.xml",
         "data/serial_recall_data.xml",
         "data/stock_van_data.xml",
         "report/stock_lot_label_report.xml",
