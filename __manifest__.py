@@ -44,6 +44,7 @@
         "views/serial_van_audit_views.xml",
         "wizard/serial_van_setup_views.xml",
         "wizard/serial_installed_base_import_views.xml",
+        "wizard/serial_coverage_simulator_views.xml",
     ],
     "demo": [
         "demo/serial_service_demo.xml",

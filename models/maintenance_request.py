@@ -65,6 +65,29 @@ class MaintenanceRequest(models.Model):
     )
     invoice_count = fields.Integer(compute="_compute_invoice_count")
     completed_on = fields.Datetime(copy=False, readonly=True, tracking=True)
+    opened_on = fields.Datetime(
+        default=fields.Datetime.now,
+        readonly=True,
+        copy=False,
+        help="When the job was opened: the SLA clock starts here.",
+    )
+    response_deadline = fields.Datetime(
+        compute="_compute_sla_deadlines",
+        store=True,
+        help="A visit must be scheduled by then (the contract's response hours).",
+    )
+    resolution_deadline = fields.Datetime(
+        compute="_compute_sla_deadlines",
+        store=True,
+        help="The job must be done by then (the contract's resolution hours).",
+    )
+    is_sla_late = fields.Boolean(
+        string="SLA Late",
+        compute="_compute_is_sla_late",
+        search="_search_is_sla_late",
+        help="Not scheduled by the response deadline, or not done by the "
+        "resolution deadline.",
+    )
     lot_warranty_state = fields.Selection(related="lot_id.warranty_state")
     lot_warranty_end_date = fields.Date(related="lot_id.warranty_end_date")
     lot_request_count = fields.Integer(related="lot_id.request_count")
@@ -115,6 +138,58 @@ class MaintenanceRequest(models.Model):
                 and request.request_date - window <= close_date <= request.request_date
                 for other_id, close_date in closed_by_lot[request.lot_id.id]
             )
+
+    @api.depends(
+        "subscription_id.response_hours",
+        "subscription_id.resolution_hours",
+        "create_date",
+    )
+    def _compute_sla_deadlines(self):
+        for request in self:
+            opened = request.opened_on or fields.Datetime.now()
+            contract = request.subscription_id
+            request.response_deadline = (
+                opened + timedelta(hours=contract.response_hours)
+                if contract.response_hours
+                else False
+            )
+            request.resolution_deadline = (
+                opened + timedelta(hours=contract.resolution_hours)
+                if contract.resolution_hours
+                else False
+            )
+
+    @api.depends_context("uid")
+    @api.depends(
+        "response_deadline", "resolution_deadline", "schedule_date", "stage_id"
+    )
+    def _compute_is_sla_late(self):
+        now = fields.Datetime.now()
+        for request in self:
+            request.is_sla_late = not request.stage_id.done and bool(
+                (request.resolution_deadline and request.resolution_deadline < now)
+                or (
+                    request.response_deadline
+                    and request.response_deadline < now
+                    and not request.schedule_date
+                )
+            )
+
+    def _search_is_sla_late(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise NotImplementedError(operator)
+        now = fields.Datetime.now()
+        late = [
+            ("stage_id.done", "=", False),
+            "|",
+            ("resolution_deadline", "<", now),
+            "&",
+            ("response_deadline", "<", now),
+            ("schedule_date", "=", False),
+        ]
+        if (operator == "=") == value:
+            return late
+        return ["!", *late]
 
     def _compute_invoice_count(self):
         for request in self:

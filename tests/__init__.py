@@ -11,3 +11,4 @@ from . import test_job_completion
 from . import test_warranty
 from . import test_warranty_claims
 from . import test_usage_billing
+from . import test_contract_sla
