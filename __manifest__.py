@@ -31,6 +31,7 @@
         "data/stock_van_data.xml",
         "report/stock_lot_label_report.xml",
         "report/stock_lot_history_report.xml",
+        "report/stock_lot_warranty_certificate.xml",
         "views/stock_lot_views.xml",
         "views/stock_lot_history_views.xml",
         "views/maintenance_equipment_views.xml",
@@ -45,6 +46,7 @@
         "wizard/serial_van_setup_views.xml",
         "wizard/serial_installed_base_import_views.xml",
         "wizard/serial_coverage_simulator_views.xml",
+        "wizard/serial_warranty_check_views.xml",
     ],
     "demo": [
         "demo/serial_service_demo.xml",

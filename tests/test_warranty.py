@@ -154,3 +154,24 @@ class TestWarranty(SerialServiceCase):
         self.assertEqual(
             lot.get_service_coverage(self.toner, date=day)["source"], "none"
         )
+
+    def test_warranty_check_and_certificate(self):
+        lot = self._make_lots(self.product_unit, ["WAR-CHK"])
+        self._receive(lot)
+        self._deliver(lot)
+        self.env["maintenance.request"].create(
+            {"name": "Earlier job", "lot_id": lot.id}
+        )
+        wizard = self.env["serial.warranty.check"].with_user(self.technician).create({})
+        wizard.on_barcode_scanned("WAR-CHK")
+        self.assertEqual(wizard.lot_id, lot)
+        self.assertEqual(wizard.customer_id, self.customer)
+        self.assertEqual(wizard.warranty_state, "active")
+        self.assertEqual(wizard.covers, "parts, labour")
+        self.assertEqual(wizard.request_ids.name, "Earlier job")
+        wizard.serial = "NOPE"
+        self.assertIn("No serial number NOPE", wizard.message)
+        report = self.env.ref("serial_service.stock_lot_warranty_certificate")
+        html, _type = report._render_qweb_html(report.report_name, lot.ids)
+        self.assertIn(b"Warranty Certificate", html)
+        self.assertIn(str(lot.warranty_end_date).encode(), html)
