@@ -84,4 +84,4 @@ class StockWarehouse(models.Model):
 
     @api.model
     def _create_van_setup_all(self):
-        self.search([])._create_van_setup()
+        self.search([("company_id", "!=", False)])._create_van_setup()
