@@ -200,6 +200,19 @@ class MaintenanceRequest(models.Model):
         if self.lot_id.equipment_id:
             self.equipment_id = self.lot_id.equipment_id
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        lot_ids = [vals["lot_id"] for vals in vals_list if vals.get("lot_id")]
+        equipment = dict(
+            self.env["stock.lot"]
+            .browse(lot_ids)
+            .mapped(lambda lot: (lot.id, lot.equipment_id.id))
+        )
+        for vals in vals_list:
+            if vals.get("lot_id") and not vals.get("equipment_id"):
+                vals["equipment_id"] = equipment.get(vals["lot_id"]) or False
+        return super().create(vals_list)
+
     def write(self, vals):
         if vals.get("signature") and "signed_on" not in vals:
             vals["signed_on"] = fields.Datetime.now()

@@ -136,6 +136,8 @@ class TestJobCompletion(SerialServiceCase):
         job = self._standard_job()
         self.assertEqual(job.customer_id, self.customer)
         self.assertEqual(job.subscription_id, self.contract)
+        self.assertEqual(job.equipment_id, self.unit.equipment_id)
+        self.assertTrue(job.equipment_id)
         part = job.service_line_ids[0]
         self.assertEqual(part.location_id, self.van, "default: the technician's van")
         self.assertEqual(
