@@ -83,24 +83,22 @@ class SaleSubscription(models.Model):
         return subscriptions
 
     def _copy_template_usage_tariffs(self):
-        vals_list = [
-            dict(tariff._prepare_copy_vals(), subscription_id=subscription.id)
-            for subscription in self.filtered(lambda s: not s.usage_tariff_ids)
-            for tariff in subscription.template_id.usage_tariff_ids
-        ]
-        if vals_list:
-            self.env["serial.usage.tariff"].create(vals_list)
+        self._copy_template_lines("usage_tariff_ids")
 
     def _copy_template_coverage_rules(self):
-        """A contract created from a template gets the template's rules, to be
-        edited on the contract."""
+        self._copy_template_lines("coverage_rule_ids")
+
+    def _copy_template_lines(self, field_name):
+        """A contract created from a template gets copies of the template's
+        rules or tariffs (field_name, the same on both), to be edited on the
+        contract; a contract created with its own keeps them."""
         vals_list = [
-            dict(rule._prepare_copy_vals(), subscription_id=subscription.id)
-            for subscription in self.filtered(lambda s: not s.coverage_rule_ids)
-            for rule in subscription.template_id.coverage_rule_ids
+            dict(line._prepare_copy_vals(), subscription_id=subscription.id)
+            for subscription in self.filtered(lambda s: not s[field_name])
+            for line in subscription.template_id[field_name]
         ]
         if vals_list:
-            self.env["serial.coverage.rule"].create(vals_list)
+            self.env[self._fields[field_name].comodel_name].create(vals_list)
 
     def _overlaps(self, other):
         self.ensure_one()

@@ -113,29 +113,29 @@ class SerialServiceCase(TransactionCase):
         return picking
 
     @classmethod
-    def _receive(cls, lots, vendor=None):
+    def _by_product(cls, lots):
         by_product = {}
         for lot in lots:
             by_product.setdefault(lot.product_id, cls.env["stock.lot"])
             by_product[lot.product_id] |= lot
+        return by_product
+
+    @classmethod
+    def _receive(cls, lots, vendor=None):
         return cls._transfer(
             cls.warehouse.in_type_id,
             vendor or cls.vendor,
             cls.supplier_location,
             cls.stock_location,
-            by_product,
+            cls._by_product(lots),
         )
 
     @classmethod
     def _deliver(cls, lots, partner=None):
-        by_product = {}
-        for lot in lots:
-            by_product.setdefault(lot.product_id, cls.env["stock.lot"])
-            by_product[lot.product_id] |= lot
         return cls._transfer(
             cls.warehouse.out_type_id,
             partner or cls.customer,
             cls.stock_location,
             cls.customer_location,
-            by_product,
+            cls._by_product(lots),
         )
