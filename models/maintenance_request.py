@@ -6,7 +6,8 @@ from odoo.exceptions import UserError
 
 
 class MaintenanceRequest(models.Model):
-    _inherit = "maintenance.request"
+    _name = "maintenance.request"
+    _inherit = ["maintenance.request", "barcodes.barcode_events_mixin"]
 
     lot_id = fields.Many2one(
         "stock.lot",
@@ -194,6 +195,42 @@ class MaintenanceRequest(models.Model):
     def _compute_invoice_count(self):
         for request in self:
             request.invoice_count = len(request.invoice_ids)
+
+    def on_barcode_scanned(self, barcode):
+        """A scan on the job: the unit's serial sets the unit; a part's serial
+        or a product's barcode adds a line for it."""
+        self.ensure_one()
+        code = (barcode or "").strip()
+        lot = self.env["stock.lot"].search([("name", "=", code)], limit=1)
+        if lot and (not self.lot_id or lot == self.lot_id):
+            self.lot_id = lot
+            self._onchange_lot_id()
+            return None
+        if lot:
+            self.service_line_ids = [
+                Command.create({"product_id": lot.product_id.id, "lot_id": lot.id})
+            ]
+            return None
+        product = self.env["product.product"].search(
+            ["|", ("barcode", "=", code), ("default_code", "=", code)], limit=1
+        )
+        if product:
+            line = self.service_line_ids.filtered(
+                lambda line: line.product_id == product and not line.lot_id
+            )[:1]
+            if line:
+                line.quantity += 1
+            else:
+                self.service_line_ids = [Command.create({"product_id": product.id})]
+            return None
+        return {
+            "warning": {
+                "title": self.env._("Unknown barcode"),
+                "message": self.env._(
+                    "%(code)s is neither a serial number nor a product.", code=code
+                ),
+            }
+        }
 
     @api.onchange("lot_id")
     def _onchange_lot_id(self):

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from .common import SerialServiceCase
 
@@ -240,3 +240,23 @@ class TestJobCompletion(SerialServiceCase):
             Request.with_user(self.manager).search([("id", "in", (own | other).ids)]),
             own | other,
         )
+
+    def test_scanning_fills_the_unit_and_adds_parts(self):
+        self.toner.barcode = "5400000000017"
+        job = self.env["maintenance.request"].create(
+            {"name": "Scan", "user_id": self.technician.id}
+        )
+        form = Form(job)
+        form._barcode_scanned = "JOB-UNIT"
+        self.assertEqual(form.lot_id, self.unit)
+        self.assertEqual(form.customer_id, self.customer)
+        form._barcode_scanned = "JOB-FU-NEW"
+        form._barcode_scanned = "5400000000017"
+        form._barcode_scanned = "5400000000017"
+        form.save()
+        self.assertEqual(job.lot_id, self.unit)
+        part, toner = job.service_line_ids.sorted("id")
+        self.assertEqual(
+            (part.product_id, part.lot_id), (self.product_part, self.new_fuser)
+        )
+        self.assertEqual((toner.product_id, toner.quantity), (self.toner, 2))
