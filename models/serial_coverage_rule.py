@@ -48,11 +48,11 @@ class SerialCoverageRule(models.Model):
     @api.constrains("template_id", "subscription_id")
     def _check_owner(self):
         for rule in self:
-            if bool(rule.template_id) == bool(rule.subscription_id):
+            if rule.template_id and rule.subscription_id:
                 raise ValidationError(
                     self.env._(
                         "A coverage rule belongs to a contract template or to a "
-                        "contract, and to only one."
+                        "contract, not to both."
                     )
                 )
 

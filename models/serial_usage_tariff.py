@@ -43,11 +43,11 @@ class SerialUsageTariff(models.Model):
     @api.constrains("template_id", "subscription_id")
     def _check_owner(self):
         for tariff in self:
-            if bool(tariff.template_id) == bool(tariff.subscription_id):
+            if tariff.template_id and tariff.subscription_id:
                 raise ValidationError(
                     self.env._(
                         "A usage tariff belongs to a contract template or to a "
-                        "contract, and to only one."
+                        "contract, not to both."
                     )
                 )
 

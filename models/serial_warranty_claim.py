@@ -118,15 +118,15 @@ class SerialWarrantyClaim(models.Model):
     def _check_supplier_warranty(self):
         for claim in self.filtered(lambda c: not c.forced):
             end = claim.lot_id.supplier_warranty_end_date
-            if not end or claim.failure_date > end:
+            # an unknown end (no receipt date or no supplier warranty months)
+            # is left to the vendor's judgement
+            if end and claim.failure_date > end:
                 raise ValidationError(
                     self.env._(
-                        "The supplier warranty of %(serial)s %(ended)s: only a service "
-                        "manager can force this claim.",
+                        "The supplier warranty of %(serial)s ended on %(date)s: only a "
+                        "service manager can force this claim.",
                         serial=claim.lot_id.name,
-                        ended=self.env._("ended on %(date)s", date=end)
-                        if end
-                        else self.env._("is unknown"),
+                        date=end,
                     )
                 )
 

@@ -1,7 +1,7 @@
 import base64
 import io
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
 from markupsafe import Markup
@@ -793,6 +793,8 @@ class StockLot(models.Model):
         """Who pays for `qty` of `product` used on this serial on `date`:
         {'source', 'percent', 'subscription_id', 'rule_id', 'reason'}."""
         self.ensure_one()
+        if product._name == "product.template":
+            product = product.product_variant_id
         item = {"lot": self, "product": product, "qty": qty, "date": date}
         return self._get_service_coverage_batch([item])[0]
 
@@ -825,12 +827,19 @@ class StockLot(models.Model):
                 item["lot"],
                 item["product"],
                 item.get("qty", 1.0),
-                item.get("date") or today,
+                self._to_day(item.get("date")) or today,
                 item.get("price_unit"),
                 usage,
             )
             for item in items
         ]
+
+    @api.model
+    def _to_day(self, value):
+        """A date from a date, a datetime or a string."""
+        if isinstance(value, datetime):
+            return value.date()
+        return fields.Date.to_date(value) if value else False
 
     @api.model
     def _get_coverage_usage(self, contracts, excluded_line_ids):
