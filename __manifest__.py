@@ -47,6 +47,7 @@
         "wizard/serial_installed_base_import_views.xml",
         "wizard/serial_coverage_simulator_views.xml",
         "wizard/serial_warranty_check_views.xml",
+        "wizard/serial_meter_reading_import_views.xml",
     ],
     "demo": [
         "demo/serial_service_demo.xml",
