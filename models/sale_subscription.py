@@ -308,7 +308,9 @@ class SaleSubscription(models.Model):
         for vals, readings in self._get_usage_lines(day):
             line = by_sequence.get(vals["sequence"])
             if line and readings:
-                readings.write({"invoice_line_id": line.id})
+                # sudo: marking the readings billed is part of invoicing the
+                # contract, whoever may invoice it (billing clerk, consultant)
+                readings.sudo().write({"invoice_line_id": line.id})
 
     @api.model
     def _cron_usage_billing(self, batch_size=50):

@@ -256,7 +256,9 @@ class SerialMeterReading(models.Model):
                         )
                     )
                 if (reading.delta, reading.is_flagged) != (delta, flagged):
-                    super(SerialMeterReading, reading).write(
+                    # sudo: deltas are derived data; a backdated reading re-chains
+                    # the readings after it, whoever recorded them
+                    super(SerialMeterReading, reading.sudo()).write(
                         {"delta": delta, "is_flagged": flagged}
                     )
                 if reading.is_reset:

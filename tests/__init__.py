@@ -13,3 +13,4 @@ from . import test_warranty_claims
 from . import test_usage_billing
 from . import test_contract_sla
 from . import test_meter_import
+from . import test_access_matrix
