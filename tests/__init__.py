@@ -14,3 +14,4 @@ from . import test_usage_billing
 from . import test_contract_sla
 from . import test_meter_import
 from . import test_access_matrix
+from . import test_device_api
