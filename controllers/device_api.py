@@ -35,7 +35,8 @@ class SerialServiceDeviceApi(http.Controller):
             return self._response(
                 401,
                 {
-                    "error": "A valid Odoo API key is required: Authorization: Bearer <key>."
+                    "error": "A valid Odoo API key is required: "
+                    "Authorization: Bearer <key>."
                 },
                 headers=[("WWW-Authenticate", 'Bearer realm="serial_service"')],
             )
