@@ -1,8 +1,11 @@
 from collections import defaultdict
 from datetime import timedelta
 
+import psycopg2.errors
+
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 
 class MaintenanceRequest(models.Model):
@@ -278,6 +281,7 @@ class MaintenanceRequest(models.Model):
         if not jobs:
             return True
         jobs._check_can_complete()
+        jobs._lock_for_completion()
         jobs.service_line_ids._check_parts_available()
         jobs._move_parts()
         jobs._install_parts()
@@ -304,6 +308,68 @@ class MaintenanceRequest(models.Model):
     # ------------------------------------------------------------------
     # Business methods
     # ------------------------------------------------------------------
+    # --- concurrency (issue 9): two people completing jobs at once ---------
+    def _lock_for_completion(self):
+        """Lock the jobs and the stock their parts come from until the end of
+        the transaction, without waiting: a second job completed at the same
+        time taking the same parts (or the same job completed twice) gets a
+        clear error instead of double-spending the van's last unit."""
+        lines = self.service_line_ids.filtered(
+            lambda line: (
+                line.line_type in ("part", "consumable")
+                and line.product_id.is_storable
+                and line.location_id
+            )
+        )
+        # sudo: technicians may not read every quant of their van's parent
+        quants = (
+            self.env["stock.quant"]
+            .sudo()
+            .search(
+                [
+                    ("product_id", "in", lines.product_id.ids),
+                    ("location_id", "child_of", lines.location_id.ids),
+                ]
+            )
+            if lines
+            else self.env["stock.quant"]
+        )
+        try:
+            with self.env.cr.savepoint(flush=False):
+                # log_exceptions: a refused lock is an expected answer here
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT id FROM maintenance_request WHERE id IN %s "
+                        "FOR NO KEY UPDATE NOWAIT",
+                        tuple(self.ids),
+                    ),
+                    log_exceptions=False,
+                )
+                if quants:
+                    self.env.cr.execute(
+                        SQL(
+                            "SELECT id FROM stock_quant WHERE id IN %s "
+                            "FOR NO KEY UPDATE NOWAIT",
+                            tuple(quants.ids),
+                        ),
+                        log_exceptions=False,
+                    )
+        except (
+            psycopg2.errors.LockNotAvailable,
+            psycopg2.errors.SerializationFailure,
+        ) as error:
+            raise UserError(
+                self.env._(
+                    "Another job is being completed with the same parts (or this "
+                    "job is being completed by someone else) right now: nothing "
+                    "was moved or invoiced. Reload the job and try again; the "
+                    "parts may no longer be in %(locations)s.",
+                    locations=", ".join(lines.location_id.mapped("display_name"))
+                    or "-",
+                )
+            ) from error
+
+    # --- end concurrency --------------------------------------------------
     def _check_can_complete(self):
         for job in self:
             part_lines = job.service_line_ids.filtered(

@@ -1,10 +1,12 @@
 import logging
 from collections import defaultdict
 
+import psycopg2.errors
 from dateutil.relativedelta import relativedelta
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
 # sequence of the usage lines on an invoice, so they can be found again
@@ -325,11 +327,18 @@ class SaleSubscription(models.Model):
             ],
             order="recurring_next_date, id",
         )
+        return due._run_usage_billing(batch_size)
+
+    def _run_usage_billing(self, batch_size=50):
+        """Invoice these contracts, each in its own savepoint. Returns the
+        contracts that failed."""
         failed = self.browse()
-        for start in range(0, len(due), batch_size):
-            for subscription in due[start : start + batch_size]:
+        for start in range(0, len(self), batch_size):
+            for subscription in self[start : start + batch_size]:
                 try:
                     with self.env.cr.savepoint():
+                        if not subscription._lock_for_billing():
+                            continue
                         subscription.with_company(
                             subscription.company_id
                         ).generate_invoice()
@@ -345,3 +354,30 @@ class SaleSubscription(models.Model):
                         user_id=subscription.user_id.id or self.env.uid,
                     )
         return failed
+
+    # --- concurrency (issue 9): two billing runs at once -------------------
+    def _lock_for_billing(self):
+        """Lock the contract for this billing run until its end. False when
+        another run holds it (SKIP LOCKED) or billed it since this run's
+        snapshot: that run bills it, this one skips it."""
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint(flush=False):
+                # log_exceptions: a refused lock is an expected answer here
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT id FROM sale_subscription WHERE id = %s "
+                        "FOR NO KEY UPDATE SKIP LOCKED",
+                        self.id,
+                    ),
+                    log_exceptions=False,
+                )
+                rows = self.env.cr.fetchall()
+        except psycopg2.errors.SerializationFailure:
+            _logger.info("Billing of %s skipped: billed by another run", self.name)
+            return False
+        if not rows:
+            _logger.info("Billing of %s skipped: another run holds it", self.name)
+        return bool(rows)
+
+    # --- end concurrency --------------------------------------------------

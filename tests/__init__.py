@@ -16,3 +16,4 @@ from . import test_meter_import
 from . import test_access_matrix
 from . import test_device_api
 from . import test_properties
+from . import test_concurrency
