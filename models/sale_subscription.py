@@ -3,6 +3,7 @@ from collections import defaultdict
 
 import psycopg2.errors
 from dateutil.relativedelta import relativedelta
+from markupsafe import Markup
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import ValidationError
@@ -59,6 +60,15 @@ class SaleSubscription(models.Model):
         lots = self.covered_lot_ids
         if not lots:
             return
+        # two users covering the same serial at once: the second waits for the
+        # first to commit, then fails to serialize (retried by Odoo), instead
+        # of both passing this check on their own snapshots
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM stock_lot WHERE id IN %s FOR NO KEY UPDATE",
+                tuple(lots.ids),
+            )
+        )
         contracts = lots.subscription_ids.filtered(
             lambda s: s.stage_id.type == "in_progress"
         )
@@ -381,3 +391,52 @@ class SaleSubscription(models.Model):
         return bool(rows)
 
     # --- end concurrency --------------------------------------------------
+
+    # --- audit (issue 9): rules and tariffs changed, in the chatter ----------
+    @api.model
+    def _audit_contract_lines(self, records, action, before=None):
+        """Post on each contract one note saying which of its rules or
+        tariffs (records) were added, changed (before: {id: {field: value}})
+        or removed, by whom (the author) and when (the message date)."""
+        if self.env.context.get("tracking_disable"):
+            return
+        records = records.filtered("subscription_id")
+        if not records:
+            return
+        label = records._description
+        by_contract = defaultdict(list)
+        for record in records:
+            if action == "changed":
+                changes = [
+                    Markup("%s: %s &#8594; %s")
+                    % (
+                        record._fields[fname].get_description(self.env)["string"],
+                        old,
+                        record._audit_value(fname),
+                    )
+                    for fname, old in (before or {}).get(record.id, {}).items()
+                    if old != record._audit_value(fname)
+                ]
+                if not changes:
+                    continue
+                detail = Markup(" (%s)") % Markup(", ").join(changes)
+            else:
+                detail = ""
+            by_contract[record.subscription_id].append(
+                Markup("<li>%s%s</li>") % (record.display_name, detail)
+            )
+        titles = {
+            "added": self.env._("%(what)s added", what=label),
+            "changed": self.env._("%(what)s changed", what=label),
+            "removed": self.env._("%(what)s removed", what=label),
+        }
+        for contract, items in by_contract.items():
+            # sudo: the note records what the user did on the contract's rules;
+            # the author stays the user
+            contract.sudo().message_post(
+                body=Markup("<p>%s</p><ul>%s</ul>")
+                % (titles[action], Markup("").join(items)),
+                subtype_xmlid="mail.mt_note",
+            )
+
+    # --- end audit ---------------------------------------------------------

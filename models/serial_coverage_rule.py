@@ -1,6 +1,20 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+# fields whose changes are noted on the contract's chatter
+AUDIT_FIELDS = [
+    "sequence",
+    "name",
+    "line_type",
+    "product_id",
+    "categ_id",
+    "effect",
+    "coverage_percent",
+    "max_qty_per_period",
+    "max_amount_per_period",
+]
+
+
 LINE_TYPES = [
     ("part", "Part"),
     ("consumable", "Consumable"),
@@ -147,3 +161,41 @@ class SerialCoverageRule(models.Model):
         if not matching:
             return matching
         return min(matching, key=lambda rule: rule._specificity_key(categ_path_ids))
+
+    # --- audit (issue 9): changes noted on the contract's chatter -----------
+    @api.model
+    def _audit_fields(self):
+        return AUDIT_FIELDS
+
+    def _audit_value(self, fname):
+        self.ensure_one()
+        value = self[fname]
+        field = self._fields[fname]
+        if field.type == "many2one":
+            return value.display_name or ""
+        if field.type == "selection":
+            return dict(field._description_selection(self.env)).get(value, "")
+        return value if value or value == 0 else ""
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        records = super().create(vals_list)
+        self.env["sale.subscription"]._audit_contract_lines(records, "added")
+        return records
+
+    def write(self, vals):
+        tracked = [fname for fname in self._audit_fields() if fname in vals]
+        before = {
+            record.id: {fname: record._audit_value(fname) for fname in tracked}
+            for record in self
+        }
+        res = super().write(vals)
+        if tracked:
+            self.env["sale.subscription"]._audit_contract_lines(self, "changed", before)
+        return res
+
+    def unlink(self):
+        self.env["sale.subscription"]._audit_contract_lines(self, "removed")
+        return super().unlink()
+
+    # --- end audit ---------------------------------------------------------

@@ -135,9 +135,13 @@ class SerialMeterReading(models.Model):
                     reading=billed[0].display_name,
                 )
             )
+        audited = {"value", "reading_date", "is_reset"} & set(vals)
+        before = {r.id: r._audit_text() for r in self} if audited else {}
         res = super().write(vals)
         if {"value", "reading_date", "is_reset", "lot_id", "meter_type_id"} & set(vals):
             self._recompute_deltas()
+        if audited:
+            self._audit_on_serial("changed", before)
         return res
 
     def unlink(self):
@@ -150,9 +154,43 @@ class SerialMeterReading(models.Model):
                 )
             )
         pairs = {(r.lot_id.id, r.meter_type_id.id): r.reading_date for r in self}
+        self._audit_on_serial("removed")
         res = super().unlink()
         self._recompute_deltas(pairs)
         return res
+
+    # --- audit (issue 9): corrections noted on the serial's chatter --------
+    def _audit_text(self):
+        self.ensure_one()
+        return self.env._(
+            "%(meter)s %(value)s on %(date)s%(reset)s",
+            meter=self.meter_type_id.name,
+            value=f"{self.value:g}",
+            date=self.reading_date,
+            reset=self.env._(" (reset)") if self.is_reset else "",
+        )
+
+    def _audit_on_serial(self, action, before=None):
+        """A reading corrected or deleted: a note on its serial says what it
+        was, what it is, who (author) and when (date)."""
+        if self.env.context.get("tracking_disable"):
+            return
+        for reading in self:
+            if action == "changed":
+                body = self.env._(
+                    "Meter reading changed: %(old)s → %(new)s",
+                    old=(before or {}).get(reading.id, ""),
+                    new=reading._audit_text(),
+                )
+            else:
+                body = self.env._(
+                    "Meter reading deleted: %(old)s", old=reading._audit_text()
+                )
+            # sudo: a technician correcting a reading may not write the serial;
+            # the note's author stays the user
+            reading.lot_id.sudo().message_post(body=body, subtype_xmlid="mail.mt_note")
+
+    # --- end audit ---------------------------------------------------------
 
     # ------------------------------------------------------------------
     # Deltas (DESIGN.md, Meters and usage billing)

@@ -266,6 +266,19 @@ class SerialServiceLine(models.Model):
             raise UserError(self.env._("The lines of a completed job cannot change."))
         return super().write(vals)
 
+    def unlink(self):
+        done = self.filtered(lambda line: line.invoice_line_id or line.coverage_locked)
+        if done:
+            raise UserError(
+                self.env._(
+                    "Line %(line)s of job %(job)s was completed or billed and cannot "
+                    "be deleted.",
+                    line=done[0].name or done[0].product_id.display_name,
+                    job=done[0].request_id.name,
+                )
+            )
+        return super().unlink()
+
     @api.model
     def _coverage_fields(self):
         return [

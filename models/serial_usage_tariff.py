@@ -1,6 +1,16 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+# fields whose changes are noted on the contract's chatter
+AUDIT_FIELDS = [
+    "meter_type_id",
+    "product_id",
+    "included_qty",
+    "price_unit",
+    "pooled",
+    "minimum_amount",
+]
+
 
 class SerialUsageTariff(models.Model):
     _name = "serial.usage.tariff"
@@ -93,3 +103,41 @@ class SerialUsageTariff(models.Model):
             if top > lower:
                 segments.append((top - lower, tier.price_unit))
         return segments
+
+    # --- audit (issue 9): changes noted on the contract's chatter -----------
+    @api.model
+    def _audit_fields(self):
+        return AUDIT_FIELDS
+
+    def _audit_value(self, fname):
+        self.ensure_one()
+        value = self[fname]
+        field = self._fields[fname]
+        if field.type == "many2one":
+            return value.display_name or ""
+        if field.type == "selection":
+            return dict(field._description_selection(self.env)).get(value, "")
+        return value if value or value == 0 else ""
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        records = super().create(vals_list)
+        self.env["sale.subscription"]._audit_contract_lines(records, "added")
+        return records
+
+    def write(self, vals):
+        tracked = [fname for fname in self._audit_fields() if fname in vals]
+        before = {
+            record.id: {fname: record._audit_value(fname) for fname in tracked}
+            for record in self
+        }
+        res = super().write(vals)
+        if tracked:
+            self.env["sale.subscription"]._audit_contract_lines(self, "changed", before)
+        return res
+
+    def unlink(self):
+        self.env["sale.subscription"]._audit_contract_lines(self, "removed")
+        return super().unlink()
+
+    # --- end audit ---------------------------------------------------------

@@ -7,7 +7,7 @@ from dateutil.relativedelta import relativedelta
 from markupsafe import Markup
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.osv import expression
 
 
@@ -399,6 +399,40 @@ class StockLot(models.Model):
                 )
             )
         return super().write(vals)
+
+    def unlink(self):
+        """A serial whose usage or service was billed stays: the invoices
+        point at it."""
+        billed_readings = (
+            self.env["serial.meter.reading"]
+            .sudo()
+            .search_count(
+                [("lot_id", "in", self.ids), ("invoice_line_id", "!=", False)], limit=1
+            )
+        )
+        billed_lines = (
+            self.env["serial.service.line"]
+            .sudo()
+            .search(
+                [
+                    "|",
+                    ("unit_lot_id", "in", self.ids),
+                    ("lot_id", "in", self.ids),
+                    ("invoice_line_id", "!=", False),
+                ],
+                limit=1,
+            )
+        )
+        # sudo above: the check covers readings and lines the user may not see
+        if billed_readings or billed_lines:
+            raise UserError(
+                self.env._(
+                    "Serial numbers whose meter readings or job lines were billed "
+                    "cannot be deleted (%(serials)s): archive the product instead.",
+                    serials=", ".join(self.mapped("name")),
+                )
+            )
+        return super().unlink()
 
     # ------------------------------------------------------------------
     # Actions

@@ -17,3 +17,4 @@ from . import test_access_matrix
 from . import test_device_api
 from . import test_properties
 from . import test_concurrency
+from . import test_audit_guards
