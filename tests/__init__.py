@@ -18,3 +18,4 @@ from . import test_device_api
 from . import test_properties
 from . import test_concurrency
 from . import test_audit_guards
+from . import test_partial_failures
