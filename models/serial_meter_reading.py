@@ -498,9 +498,8 @@ class SerialMeterReading(models.Model):
 
     @api.model
     def _api_parse_item(self, item, lots_by_name, meters):
-        _ = self.env._
         if not isinstance(item, dict):
-            return [_("A reading must be an object.")], None
+            return [self.env._("A reading must be an object.")], None
         missing = [
             key
             for key in ("serial", "meter", "date", "value")
@@ -511,7 +510,9 @@ class SerialMeterReading(models.Model):
             )
         ]
         if missing:
-            return [_("Missing field(s): %(fields)s.", fields=", ".join(missing))], None
+            return [
+                self.env._("Missing field(s): %(fields)s.", fields=", ".join(missing))
+            ], None
         problems = []
         serial = str(item["serial"])
         lots = lots_by_name[serial]
@@ -521,10 +522,12 @@ class SerialMeterReading(models.Model):
             )
         if not lots:
             # the same answer for a serial of another company: nothing leaks
-            problems.append(_("Unknown serial number %(serial)s.", serial=serial))
+            problems.append(
+                self.env._("Unknown serial number %(serial)s.", serial=serial)
+            )
         elif len(lots) > 1:
             problems.append(
-                _(
+                self.env._(
                     "Serial number %(serial)s belongs to several products: add "
                     '"product" (the internal reference).',
                     serial=serial,
@@ -532,21 +535,21 @@ class SerialMeterReading(models.Model):
             )
         meter = meters.get(str(item["meter"]))
         if not meter:
-            problems.append(_("Unknown meter %(meter)s.", meter=item["meter"]))
+            problems.append(self.env._("Unknown meter %(meter)s.", meter=item["meter"]))
         reading_date = self._api_parse_date(item["date"])
         if not reading_date:
             problems.append(
-                _(
+                self.env._(
                     "Date %(date)s is not an ISO 8601 date and time.",
                     date=item["date"],
                 )
             )
         value = item["value"]
         if isinstance(value, bool) or not isinstance(value, int | float):
-            problems.append(_("Value %(value)s is not a number.", value=value))
+            problems.append(self.env._("Value %(value)s is not a number.", value=value))
         reset = item.get("reset", False)
         if not isinstance(reset, bool):
-            problems.append(_('"reset" is true or false.'))
+            problems.append(self.env._('"reset" is true or false.'))
         if problems:
             return problems, None
         return [], {
