@@ -48,6 +48,8 @@
         "wizard/serial_coverage_simulator_views.xml",
         "wizard/serial_warranty_check_views.xml",
         "wizard/serial_meter_reading_import_views.xml",
+        "wizard/serial_van_load_list_views.xml",
+        "wizard/serial_part_forecast_views.xml",
     ],
     "demo": [
         "demo/serial_service_demo.xml",

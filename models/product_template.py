@@ -29,6 +29,22 @@ class ProductTemplate(models.Model):
         string="Meters",
         help="Meters the serials of this product carry (pages, hours, ...).",
     )
+    # end of life of a serialised part, for the stocking suggestions (issue 7)
+    expected_life_months = fields.Integer(
+        string="Expected Life (months)",
+        help="Months a serial of this part is expected to last once installed "
+        "or delivered; 0 = not followed.",
+    )
+    expected_life_usage = fields.Float(
+        string="Expected Life (usage)",
+        help="Usage on the meter below that a serial of this part is expected "
+        "to last, counted on the unit it is installed in; 0 = not followed.",
+    )
+    expected_life_meter_type_id = fields.Many2one(
+        "serial.meter.type",
+        string="Expected Life Meter",
+        help="The meter whose usage counts against the expected life.",
+    )
     serial_service_managed = fields.Boolean(
         string="Service-Managed Serials",
         compute="_compute_serial_service_managed",

@@ -18,7 +18,28 @@ class StockMove(models.Model):
             # validates the picking need not be a service manager.
             self.env["stock.lot"].sudo()._update_registry_from_move_lines(lines.sudo())
         moves._resupply_vans_below_minimum()
+        moves._notify_jobs_parts_arrived()
         return moves
+
+    def _notify_jobs_parts_arrived(self):
+        """Receipts of parts bought for a job (their next move belongs to the
+        job's procurement group): the job's technician is told."""
+        receipts = self.filtered(
+            lambda m: (
+                m.state == "done" and m.purchase_line_id and m.move_dest_ids.group_id
+            )
+        )
+        if not receipts:
+            return
+        # sudo: the storekeeper validating the receipt may not read the jobs
+        jobs = (
+            self.env["maintenance.request"]
+            .sudo()
+            .search(
+                [("procurement_group_id", "in", receipts.move_dest_ids.group_id.ids)]
+            )
+        )
+        jobs._notify_parts_arrived(receipts)
 
     def _resupply_vans_below_minimum(self):
         """Parts that left a van: run that van's reordering rules now rather

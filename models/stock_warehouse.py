@@ -18,6 +18,14 @@ class StockWarehouse(models.Model):
     van_resupply_route_id = fields.Many2one(
         "stock.route", string="Van Resupply Route", copy=False, check_company=True
     )
+    van_job_route_id = fields.Many2one(
+        "stock.route",
+        string="Parts for a Job Route",
+        copy=False,
+        check_company=True,
+        help="Brings the parts bought for a job into the technician's van: "
+        "the transfer from the depot waits for the purchase.",
+    )
 
     def _create_van_setup(self):
         """The Vans parent location and the route that pulls parts from the
@@ -80,6 +88,51 @@ class StockWarehouse(models.Model):
                     "van_resupply_route_id": route.id,
                 }
             )
+        self._create_van_job_route()
+        return True
+
+    # ------------------------------------------------------------------
+    # Parts planned on a job (issue 7)
+    # ------------------------------------------------------------------
+    def _create_van_job_route(self):
+        """A route with one make-to-order rule, Stock → Vans: the transfer to
+        the van waits for the depot's own procurement (the buy route), which is
+        chained to it, so what is bought for a job is reserved for its van."""
+        for warehouse in self.filtered(
+            lambda w: w.van_parent_location_id and not w.van_job_route_id
+        ):
+            route = self.env["stock.route"].create(
+                {
+                    "name": self.env._(
+                        "%(warehouse)s: Parts for a job",
+                        warehouse=warehouse.name,
+                    ),
+                    "product_selectable": False,
+                    "warehouse_selectable": False,
+                    "company_id": warehouse.company_id.id,
+                    "rule_ids": [
+                        Command.create(
+                            {
+                                "name": self.env._(
+                                    "%(warehouse)s: Stock → Vans, bought for a job",
+                                    warehouse=warehouse.name,
+                                ),
+                                "action": "pull",
+                                "procure_method": "make_to_order",
+                                "location_src_id": warehouse.lot_stock_id.id,
+                                "location_dest_id": (
+                                    warehouse.van_parent_location_id.id
+                                ),
+                                "picking_type_id": warehouse.van_resupply_type_id.id,
+                                "warehouse_id": warehouse.id,
+                                "company_id": warehouse.company_id.id,
+                                "group_propagation_option": "propagate",
+                            }
+                        )
+                    ],
+                }
+            )
+            warehouse.van_job_route_id = route
         return True
 
     @api.model

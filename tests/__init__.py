@@ -19,3 +19,6 @@ from . import test_properties
 from . import test_concurrency
 from . import test_audit_guards
 from . import test_partial_failures
+from . import test_parts_procurement
+from . import test_load_list
+from . import test_part_forecast

@@ -4,3 +4,6 @@ from . import serial_van_setup_line
 from . import serial_coverage_simulator
 from . import serial_warranty_check
 from . import serial_meter_reading_import
+from . import serial_van_load_list
+from . import serial_van_load_list_line
+from . import serial_part_forecast
