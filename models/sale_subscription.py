@@ -12,6 +12,8 @@ from odoo.tools import SQL
 _logger = logging.getLogger(__name__)
 # sequence of the usage lines on an invoice, so they can be found again
 USAGE_SEQUENCE = 10000
+# contracts invoiced in one account.move.create by the billing run
+BILLING_BATCH_SIZE = 100
 
 
 class SaleSubscription(models.Model):
@@ -156,9 +158,10 @@ class SaleSubscription(models.Model):
     # ------------------------------------------------------------------
     def _prepare_account_move(self, line_ids):
         values = super()._prepare_account_move(line_ids)
-        values["invoice_line_ids"] = list(values.get("invoice_line_ids") or []) + [
-            Command.create(vals) for vals, _readings in self._get_usage_lines()
-        ]
+        if not self.env.context.get("serial_usage_lines_added"):
+            values["invoice_line_ids"] = list(values.get("invoice_line_ids") or []) + [
+                Command.create(vals) for vals, _readings in self._get_usage_lines()
+            ]
         return values
 
     def _prepare_sale_order(self, line_ids=False):
@@ -304,20 +307,25 @@ class SaleSubscription(models.Model):
             )
         return lines
 
-    def _link_usage_readings(self, invoice_lines, day=None):
+    def _link_usage_readings(self, invoice_lines, day=None, usage_lines=None):
         """Mark the readings billed by the usage lines just created: the first
-        line of each group carries them; they are never billed again."""
-        usage_lines = invoice_lines.filtered(
-            lambda line: line.sequence >= USAGE_SEQUENCE
-        )
+        line of each group carries them; they are never billed again.
+        usage_lines: what `_get_usage_lines` gave for these lines, if known."""
+        usage_lines_by_sequence = {
+            line.sequence: line
+            for line in invoice_lines
+            if line.sequence >= USAGE_SEQUENCE
+        }
         self._link_usage_readings_by_sequence(
-            {line.sequence: line for line in usage_lines}, day
+            usage_lines_by_sequence, day, usage_lines=usage_lines
         )
 
-    def _link_usage_readings_by_sequence(self, by_sequence, day=None):
+    def _link_usage_readings_by_sequence(self, by_sequence, day=None, usage_lines=None):
         if not by_sequence:
             return
-        for vals, readings in self._get_usage_lines(day):
+        if usage_lines is None:
+            usage_lines = self._get_usage_lines(day)
+        for vals, readings in usage_lines:
             line = by_sequence.get(vals["sequence"])
             if line and readings:
                 # sudo: marking the readings billed is part of invoicing the
@@ -325,9 +333,8 @@ class SaleSubscription(models.Model):
                 readings.sudo().write({"invoice_line_id": line.id})
 
     @api.model
-    def _cron_usage_billing(self, batch_size=50):
-        """Invoice the due contracts in batches, each in its own savepoint: a
-        contract that fails is logged on it and the others go on."""
+    def _cron_usage_billing(self, batch_size=BILLING_BATCH_SIZE):
+        """Invoice the due contracts in batches (see `_run_usage_billing`)."""
         today = fields.Date.context_today(self)
         due = self.search(
             [
@@ -339,31 +346,180 @@ class SaleSubscription(models.Model):
         )
         return due._run_usage_billing(batch_size)
 
-    def _run_usage_billing(self, batch_size=50):
-        """Invoice these contracts, each in its own savepoint. Returns the
-        contracts that failed."""
+    def _run_usage_billing(self, batch_size=BILLING_BATCH_SIZE):
+        """Invoice these contracts, a batch at a time: the invoices of a batch
+        are built through subscription_oca's own hooks and created in one
+        call, in one savepoint. When a batch fails, its contracts are billed
+        again one by one, each in its own savepoint, so that one contract's
+        error is logged on it and the others go on. Returns the contracts
+        that failed."""
         failed = self.browse()
         for start in range(0, len(self), batch_size):
-            for subscription in self[start : start + batch_size]:
-                try:
-                    with self.env.cr.savepoint():
-                        if not subscription._lock_for_billing():
-                            continue
-                        subscription.with_company(
-                            subscription.company_id
-                        ).generate_invoice()
-                except Exception as error:  # the savepoint undid its writes
-                    _logger.warning(
-                        "Billing of %s failed: %s", subscription.name, error
-                    )
-                    failed |= subscription
-                    subscription.activity_schedule(
-                        "mail.mail_activity_data_warning",
-                        summary=self.env._("Usage billing failed"),
-                        note=str(error),
-                        user_id=subscription.user_id.id or self.env.uid,
-                    )
+            batch = self[start : start + batch_size]
+            try:
+                with self.env.cr.savepoint():
+                    batch._lock_for_billing_batch()._generate_invoices_batch()
+            except Exception as error:  # the savepoint undid the whole batch
+                _logger.info(
+                    "Billing batch of %s contracts failed (%s): billing them one "
+                    "by one",
+                    len(batch),
+                    error,
+                )
+                failed |= batch._run_usage_billing_one_by_one()
         return failed
+
+    def _run_usage_billing_one_by_one(self):
+        failed = self.browse()
+        for subscription in self:
+            try:
+                with self.env.cr.savepoint():
+                    if subscription._lock_for_billing():
+                        subscription._generate_invoices_batch()
+            except Exception as error:  # the savepoint undid its writes
+                _logger.warning("Billing of %s failed: %s", subscription.name, error)
+                failed |= subscription
+                subscription.activity_schedule(
+                    "mail.mail_activity_data_warning",
+                    summary=self.env._("Usage billing failed"),
+                    note=str(error),
+                    user_id=subscription.user_id.id or self.env.uid,
+                )
+        return failed
+
+    def _generate_invoices_batch(self):
+        """subscription_oca's `generate_invoice` for many contracts at once:
+        the same invoice values (its `_prepare_account_move` and the lines'
+        `_prepare_account_move_line`, with the usage lines this add-on adds),
+        created in one `account.move.create`, posted (and sent) together, the
+        next invoice dates moved on and the notes logged in one go. Contracts
+        invoiced through a sale order go through `generate_invoice`."""
+        by_order = self.filtered(
+            lambda s: s.template_id.invoicing_mode == "sale_and_invoice"
+        )
+        for subscription in by_order:
+            subscription.with_company(subscription.company_id).generate_invoice()
+        contracts = self - by_order
+        Move = self.env["account.move"]
+        if not contracts:
+            return Move
+        if not Move.has_access("create"):
+            # as subscription_oca's create_invoice: who may change the
+            # contracts may invoice them
+            contracts.check_access("write")
+        days = {contract.id: contract.recurring_next_date for contract in contracts}
+        vals_list, usage_lines = [], []
+        for contract in contracts:
+            contract = contract.with_company(contract.company_id)
+            usage = contract._get_usage_lines()
+            line_ids = [
+                Command.create(line._prepare_account_move_line())
+                for line in contract.sale_subscription_line_ids
+            ] + [Command.create(vals) for vals, _readings in usage]
+            # the usage lines are in line_ids already: the hook must not add
+            # them a second time
+            vals_list.append(
+                contract.with_context(
+                    serial_usage_lines_added=True
+                )._prepare_account_move(line_ids)
+            )
+            usage_lines.append(usage)
+        # sudo and context: as subscription_oca's create_invoice; a run creates
+        # many invoices: no "created" note nor follower on each (the contract
+        # gets the note)
+        invoices = (
+            Move.sudo()
+            .with_context(
+                default_move_type="out_invoice",
+                journal_type="sale",
+                mail_create_nolog=True,
+                mail_create_nosubscribe=True,
+            )
+            .create(vals_list)
+        )
+        for contract, invoice, usage in zip(
+            contracts, invoices, usage_lines, strict=True
+        ):
+            contract._link_usage_readings(
+                invoice.invoice_line_ids, days[contract.id], usage_lines=usage
+            )
+        to_post = invoices.filtered(
+            lambda move: move.subscription_id.template_id.invoicing_mode != "draft"
+        )
+        if to_post:
+            to_post.action_post()
+        # as generate_invoice: posted invoices are sent (their PDF rendered
+        # in batches by account.move.send), grouped by mail template
+        to_send = defaultdict(lambda: Move)
+        for invoice in to_post:
+            template = invoice.subscription_id.template_id
+            to_send[template.invoice_mail_template_id] |= invoice
+        Send = self.env["account.move.send"]
+        for mail_template, moves in to_send.items():
+            try:
+                with self.env.cr.savepoint():
+                    Send._generate_and_send_invoices(
+                        moves, mail_template=mail_template, sending_methods=["email"]
+                    )
+            except Exception:  # the savepoint undid the batch's documents
+                # some wkhtmltopdf builds cannot render several invoices in
+                # one document: send them one by one, as generate_invoice does
+                _logger.info(
+                    "Sending %s invoices at once failed: one by one", len(moves)
+                )
+                for move in moves:
+                    Send._generate_and_send_invoices(
+                        move, mail_template=mail_template, sending_methods=["email"]
+                    )
+        for contract in contracts:
+            contract.calculate_recurring_next_date(days[contract.id])
+        contracts._message_log_batch(
+            bodies={
+                invoice.subscription_id.id: invoice.subscription_id._get_invoice_note(
+                    invoice
+                )
+                for invoice in invoices
+            }
+        )
+        return invoices
+
+    def _get_invoice_note(self, invoice):
+        """The note subscription_oca's generate_invoice logs on the contract."""
+        self.ensure_one()
+        created = self.env._("Created invoice with reference")
+        if invoice.state == "posted":
+            return Markup(
+                "<b>%s</b> <a href=# data-oe-model=account.move data-oe-id=%s>%s</a>"
+            ) % (created, invoice.id, invoice.name)
+        return Markup("<b>%s</b> %s") % (created, self.env._("To validate"))
+
+    def _lock_for_billing_batch(self):
+        """The contracts of the batch this run may bill, locked until its end
+        (see `_lock_for_billing`), in one query; one by one when a contract
+        was billed since this run's snapshot."""
+        if not self:
+            return self
+        try:
+            with self.env.cr.savepoint(flush=False):
+                # log_exceptions: a refused lock is an expected answer here
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT id FROM sale_subscription WHERE id IN %s "
+                        "FOR NO KEY UPDATE SKIP LOCKED",
+                        tuple(self.ids),
+                    ),
+                    log_exceptions=False,
+                )
+                locked = {row[0] for row in self.env.cr.fetchall()}
+        except psycopg2.errors.SerializationFailure:
+            return self.filtered(lambda s: s._lock_for_billing())
+        skipped = self.filtered(lambda s: s.id not in locked)
+        if skipped:
+            _logger.info(
+                "Billing of %s skipped: another run holds them",
+                ", ".join(skipped.mapped("name")),
+            )
+        return self - skipped
 
     # --- concurrency (issue 9): two billing runs at once -------------------
     def _lock_for_billing(self):

@@ -856,6 +856,9 @@ class StockLot(models.Model):
         for item in items:
             excluded_line_ids.update(item.get("exclude_line_ids") or ())
         usage = self._get_coverage_usage(contracts, excluded_line_ids)
+        # what does not depend on the line's quantity is decided once per
+        # serial, product and day (warranty, contract, rule, billing period)
+        memo = {}
         return [
             self._decide_coverage(
                 item["lot"],
@@ -864,6 +867,7 @@ class StockLot(models.Model):
                 self._to_day(item.get("date")) or today,
                 item.get("price_unit"),
                 usage,
+                memo,
             )
             for item in items
         ]
@@ -925,7 +929,10 @@ class StockLot(models.Model):
         return running.sorted("id")[:1]
 
     @api.model
-    def _decide_coverage(self, lot, product, qty, on_date, price_unit, usage):
+    def _decide_coverage(
+        self, lot, product, qty, on_date, price_unit, usage, memo=None
+    ):
+        memo = {} if memo is None else memo
         decision = {
             "source": "none",
             "percent": 0.0,
@@ -933,11 +940,17 @@ class StockLot(models.Model):
             "rule_id": False,
             "reason": "",
         }
-        covered, reason = lot._get_warranty_coverage(product, on_date)
+        key = (lot.id, product.id, on_date)
+        if key not in memo:
+            memo[key] = lot._get_warranty_coverage(product, on_date)
+        covered, reason = memo[key]
         if covered:
             decision.update(source="warranty", percent=100.0, reason=reason)
             return decision
-        contract = lot._get_running_contract(on_date)
+        key = ("contract", lot.id, on_date)
+        if key not in memo:
+            memo[key] = lot._get_running_contract(on_date)
+        contract = memo[key]
         if not contract:
             decision["reason"] = self.env._(
                 "Serial %(serial)s has no warranty and no running contract on "
@@ -946,9 +959,12 @@ class StockLot(models.Model):
                 date=on_date,
             )
             return decision
-        rule = contract.coverage_rule_ids._select_deciding_rule(
-            product, product._get_service_line_type()
-        )
+        key = ("rule", contract.id, product.id)
+        if key not in memo:
+            memo[key] = contract.coverage_rule_ids._select_deciding_rule(
+                product, product._get_service_line_type()
+            )
+        rule = memo[key]
         decision["subscription_id"] = contract.id
         if not rule:
             decision["reason"] = self.env._(
@@ -965,17 +981,37 @@ class StockLot(models.Model):
                 rule=rule.display_name,
             )
             return decision
+        key = ("period", contract.id, on_date)
+        if key not in memo:
+            memo[key] = contract._get_billing_period(on_date)
         return self._apply_coverage_caps(
-            decision, contract, rule, product, qty, on_date, price_unit, usage
+            decision,
+            contract,
+            rule,
+            product,
+            qty,
+            on_date,
+            price_unit,
+            usage,
+            period=memo[key],
         )
 
     @api.model
     def _apply_coverage_caps(
-        self, decision, contract, rule, product, qty, on_date, price_unit, usage
+        self,
+        decision,
+        contract,
+        rule,
+        product,
+        qty,
+        on_date,
+        price_unit,
+        usage,
+        period=None,
     ):
         """The rule's percent for the part of the line within its caps for the
         contract's billing period; the part above a cap is charged."""
-        period_start, period_end = contract._get_billing_period(on_date)
+        period_start, period_end = period or contract._get_billing_period(on_date)
         history = usage[rule.id, contract.id]
         used_qty = sum(q for day, q, _a in history if period_start <= day < period_end)
         used_amount = sum(

@@ -77,9 +77,9 @@ class TestPartialFailures(SerialServiceCase):
         next_date = bad.recurring_next_date
         original = type(bad)._link_usage_readings
 
-        def link_then_fail(subscription, invoice_lines, day=None):
+        def link_then_fail(subscription, invoice_lines, day=None, usage_lines=None):
             # the invoice exists and its readings are being marked: then it breaks
-            original(subscription, invoice_lines, day)
+            original(subscription, invoice_lines, day, usage_lines=usage_lines)
             if subscription == bad:
                 raise RuntimeError("connection lost while billing")
 

@@ -1,0 +1,152 @@
+"""Run every scenario at a size and print the table (tools/benchmark.sh)."""
+
+import logging
+import time
+
+from . import generator, scenarios
+
+_logger = logging.getLogger(__name__)
+
+# sizes at --scale 1: the issue's company (5,000 contracts are billed in
+# batches: the run's cost per contract is what N and 4N compare)
+FULL_SIZES = {
+    "contracts": 100,
+    "coverage_lines": 10000,
+    "import_rows": 100000,
+    "serials": 1000000,
+}
+DEFAULT_SCALE = 0.1
+INFO = "(for information)"
+
+
+def sizes_for(scale):
+    return {
+        "contracts": max(int(FULL_SIZES["contracts"] * scale), 2),
+        "coverage_lines": max(int(FULL_SIZES["coverage_lines"] * scale), 40),
+        "import_rows": max(int(FULL_SIZES["import_rows"] * scale), 20),
+        "serials": max(int(FULL_SIZES["serials"] * scale), 100),
+    }
+
+
+def run_all(env, scale=DEFAULT_SCALE, only=None, log=print):
+    """Generate the data set at `scale` and run the scenarios; returns the
+    results. `only`: names of the scenarios to run (billing, coverage,
+    import, serials)."""
+    sizes = sizes_for(scale)
+    wanted = set(only or ("billing", "coverage", "import", "serials"))
+    log(f"generating the catalog (scale {scale:g}: {sizes})")
+    catalog = generator.make_catalog(env)
+    results = []
+    if "billing" in wanted:
+        for factor in (1, 4):
+            count = sizes["contracts"] * factor
+            log(f"1. billing run, {count} contracts")
+            results.append(scenarios.billing_run(env, catalog, count, tag=f"B{factor}"))
+        log(f"1. billing run, posted and sent, {sizes['contracts']} contracts")
+        results.append(
+            scenarios.billing_run(
+                env, catalog, sizes["contracts"], tag="BI", mode="invoice"
+            )
+        )
+    if "coverage" in wanted:
+        log(f"2. coverage, {sizes['coverage_lines']} lines")
+        results.append(scenarios.coverage_batch(env, catalog, sizes["coverage_lines"]))
+    if "import" in wanted:
+        log(f"3. reading import, {sizes['import_rows']} rows")
+        results.append(scenarios.reading_import(env, catalog, sizes["import_rows"]))
+    if "serials" in wanted:
+        start = time.perf_counter()
+        log(f"4./5. inserting {sizes['serials']} serials")
+        kinds = generator.insert_serials(env, catalog, sizes["serials"])
+        log(f"   inserted in {time.perf_counter() - start:.1f} s")
+        results += scenarios.serial_lookups(env, catalog, kinds)
+        results.append(scenarios.expiring_list(env, catalog, kinds))
+        log("4d. warranty cron")
+        results.append(scenarios.warranty_cron(env, catalog, kinds))
+        log("5. recall scoping")
+        results.append(scenarios.recall_scoping(env, catalog, kinds))
+    finish(results)
+    return results
+
+
+def finish(results):
+    """Pass or fail each ratio bar (the absolute ones are set by the
+    scenario); the query bar of the billing run compares N and 4N."""
+    for result in results:
+        if result.passed is None and result.ratio is not None and result.bar != INFO:
+            limit = {"ratio <= 0.5": 0.5, "ratio <= 0.05 (20x)": 0.05}.get(
+                result.bar, 10.0
+            )
+            result.passed = result.ratio <= limit
+    billing = [r for r in results if r.scenario.startswith("1.") and r.bar != INFO]
+    if len(billing) == 2 and all(r.queries for r in billing):
+        small, large = billing
+        constant = large.queries <= small.queries * 1.05
+        large.note += (
+            f"; queries/contract {small.queries:.1f} at N, {large.queries:.1f} at 4N"
+        )
+        large.passed = large.passed and constant
+        small.passed = small.passed and constant
+
+
+def format_table(results):
+    header = (
+        "scenario",
+        "size",
+        "ours",
+        "baseline",
+        "ratio",
+        "queries/item",
+        "bar",
+        "pass",
+        "note",
+    )
+    rows = [header]
+    for result in results:
+        rows.append(
+            (
+                result.scenario,
+                result.size,
+                seconds(result.ours),
+                seconds(result.baseline) if result.baseline is not None else "-",
+                f"{result.ratio:.3f}" if result.ratio is not None else "-",
+                f"{result.queries:.2f}" if result.queries is not None else "-",
+                result.bar,
+                {True: "yes", False: "NO", None: "-"}[result.passed],
+                result.note,
+            )
+        )
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
+    lines = [
+        " | ".join(
+            str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)
+        )
+        for row in rows
+    ]
+    lines.insert(1, "-|-".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def seconds(value):
+    if value < 1:
+        return f"{value * 1000:.1f} ms"
+    return f"{value:.2f} s"
+
+
+def run(database, scale=DEFAULT_SCALE, only=None, commit=False):
+    """Run the benchmark in `database` (serial_service installed, Odoo's
+    configuration already parsed: tools/benchmark.py); returns the exit code:
+    1 when a scenario misses its bar."""
+    import odoo
+
+    registry = odoo.modules.registry.Registry(database)
+    with registry.cursor() as cr:
+        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+        results = run_all(env, scale, only)
+        print()
+        print(format_table(results))
+        if commit:
+            cr.commit()
+        else:
+            cr.rollback()
+    return 1 if any(result.passed is False for result in results) else 0
