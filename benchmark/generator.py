@@ -374,7 +374,9 @@ def make_coverage_items(env, catalog, count):
 # Serials in bulk (lookups, warranty cron, recalls, reading import)
 # ----------------------------------------------------------------------
 # of every 20 serials: 14 units, 5 components installed in units, 1 lamp
-# installed in a component; a tenth of the units are still in stock
+# installed in a component; a seventh of the units are still in stock. Dates
+# are spread over four years by a stride prime to the range, so that a small
+# set covers it as well as a large one.
 UNIT_SHARE, COMPONENT_SHARE = 14, 5
 
 
@@ -448,9 +450,9 @@ def insert_serials(env, catalog, count, tag="S"):
                                %(vendors)s::int[] AS vendors,
                                %(customers)s::int[] AS customers,
                                %(prefix)s || lpad(i::text, 7, '0') AS name,
-                               %(today)s::date - 30 - mod(i, 1460) AS receipt,
-                               CASE WHEN %(is_unit)s AND mod(i, 10) = 0 THEN NULL
-                                    ELSE %(today)s::date - 20 - mod(i, 1440)
+                               %(today)s::date - 30 - mod(i * 89, 1460) AS receipt,
+                               CASE WHEN %(is_unit)s AND mod(i, 7) = 0 THEN NULL
+                                    ELSE %(today)s::date - 20 - mod(i * 97, 1440)
                                END AS delivery
                           FROM generate_series(0, %(number)s - 1) AS i
                       ) AS numbers
@@ -503,18 +505,19 @@ def serial_name(tag, kind, number):
 
 def make_reading_rows(catalog, lot_names, per_serial):
     """Rows of a meter reading file: for each serial and both meters,
-    `per_serial` readings a week apart, 700 black and 70 colour pages each."""
+    `per_serial` readings a week apart, with a usage that varies from week to
+    week (500 to 899 black pages, a tenth of that in colour)."""
     start = datetime.combine(fields.Date.today(), time(9, 0)) - timedelta(
         weeks=per_serial + 1
     )
     rows = []
     for index, name in enumerate(lot_names):
-        for meter, step in ((catalog.black, 700.0), (catalog.color, 70.0)):
-            base = 1000.0 * index
-            rows += [
-                (name, meter.code, start + timedelta(weeks=week), base + step * week)
-                for week in range(per_serial)
-            ]
+        for meter, scale in ((catalog.black, 1.0), (catalog.color, 0.1)):
+            value = 1000.0 * index
+            for week in range(per_serial):
+                if week:
+                    value += scale * (500 + (index * 37 + week * 101) % 400)
+                rows.append((name, meter.code, start + timedelta(weeks=week), value))
     return rows
 
 

@@ -9,6 +9,8 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.osv import expression
+from odoo.tools import SQL
+from odoo.tools.sql import create_index
 
 
 class StockLot(models.Model):
@@ -138,6 +140,8 @@ class StockLot(models.Model):
         readonly=False,
         tracking=True,
         copy=False,
+        # the 'expires in N days' lists among millions of serials
+        index=True,
         help="Last day covered by the customer warranty.",
     )
     warranty_state = fields.Selection(
@@ -369,6 +373,43 @@ class StockLot(models.Model):
 
     def _search_last_sale_id(self, operator, value):
         return self._search_order_lots("sale_line_id.order_id", operator, value)
+
+    def init(self):
+        res = super().init()
+        # a serial is scanned or typed among millions: exact and 'starts with'
+        # lookups need btree indexes (the trigram index of stock serves the
+        # 'contains' search); the upper-case one serves '=ilike' prefixes
+        create_index(
+            self.env.cr,
+            "stock_lot_name_pattern_index",
+            self._table,
+            ["name varchar_pattern_ops"],
+        )
+        create_index(
+            self.env.cr,
+            "stock_lot_name_upper_pattern_index",
+            self._table,
+            ["upper(name) text_pattern_ops"],
+        )
+        return res
+
+    def _condition_to_sql(self, alias, fname, operator, value, query):
+        # 'starts with' on the serial, case-insensitive ('=ilike', 'MX4-00%'):
+        # compared in upper case so that the index above serves it
+        if (
+            fname == "name"
+            and operator == "=ilike"
+            and isinstance(value, str)
+            and len(value) > 1
+            and value.endswith("%")
+            and not set(value[:-1]) & {"%", "_", "\\"}
+        ):
+            return SQL(
+                "(upper(%s) LIKE upper(%s))",
+                self._field_to_sql(alias, fname, query),
+                value,
+            )
+        return super()._condition_to_sql(alias, fname, operator, value, query)
 
     @api.model
     def _get_manager_only_fields(self):
