@@ -1,4 +1,5 @@
 from odoo import fields, models
+from odoo.tools import float_round
 
 
 class SerialMeterType(models.Model):
@@ -17,3 +18,11 @@ class SerialMeterType(models.Model):
     _sql_constraints = [
         ("code_uniq", "unique(code)", "The meter code must be unique."),
     ]
+
+    def _round_usage(self, quantity):
+        """A computed usage (an estimate) rounded like the meter counts: to its
+        unit of measure's rounding (whole pages), else to 2 decimals."""
+        self.ensure_one()
+        if self.uom_id:
+            return float_round(quantity, precision_rounding=self.uom_id.rounding)
+        return float_round(quantity, precision_digits=2)
