@@ -383,7 +383,7 @@ class SaleSubscription(models.Model):
                 "then, %(after)s now)",
                 meter=tariff.meter_type_id.name,
                 serials=", ".join(estimates[line].lot_id.mapped("name")),
-                invoice=move.name if move.name and move.name != "/" else move.id,
+                invoice=move.display_name,
                 units=f"{units:g}",
                 before=f"{before:g}",
                 after=f"{after:g}",

@@ -422,6 +422,7 @@ class SerialMeterReading(models.Model):
         in one query."""
         if not pairs:
             return {}, {}
+        self.flush_model()
         rows = self.env.execute_query(
             SQL(
                 """
@@ -551,6 +552,7 @@ class SerialMeterReading(models.Model):
             fields.Datetime.now().replace(microsecond=0),
         )
         until = datetime.combine(day, time.min) + timedelta(days=1)
+        self.flush_model()
         rows = self.env.execute_query(
             SQL(
                 """

@@ -20,9 +20,13 @@ class SerialMeterType(models.Model):
     ]
 
     def _round_usage(self, quantity):
-        """A computed usage (an estimate) rounded like the meter counts: to its
-        unit of measure's rounding (whole pages), else to 2 decimals."""
+        """A computed usage (an estimate) rounded like the meter counts: whole
+        units for a meter counted in units (pages, clicks), else to its unit of
+        measure's rounding (hours), else to 2 decimals."""
         self.ensure_one()
-        if self.uom_id:
-            return float_round(quantity, precision_rounding=self.uom_id.rounding)
-        return float_round(quantity, precision_digits=2)
+        uom = self.uom_id
+        if not uom:
+            return float_round(quantity, precision_digits=2)
+        units = self.env.ref("uom.product_uom_categ_unit", raise_if_not_found=False)
+        rounding = 1.0 if uom.category_id == units else uom.rounding
+        return float_round(quantity, precision_rounding=rounding)
