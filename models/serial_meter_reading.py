@@ -707,7 +707,7 @@ class SerialMeterReading(models.Model):
             SQL(
                 """
                 SELECT w.id, w.usage FROM (
-                    SELECT r.id, SUM(r.delta) OVER (
+                    SELECT r.id, SUM(COALESCE(r.delta, 0)) OVER (
                                PARTITION BY r.lot_id, r.meter_type_id
                                ORDER BY r.reading_date, r.id) AS usage
                       FROM serial_meter_reading r
@@ -727,7 +727,9 @@ class SerialMeterReading(models.Model):
             key = (reading.lot_id, reading.meter_type_id)
             interval = plans[key]
             # a hair of tolerance: 99,999.9999 pages is 100,000 in floats
-            threshold = math.floor(usage[reading.id] / interval + 1e-9) * interval
+            threshold = (
+                math.floor((usage[reading.id] or 0.0) / interval + 1e-9) * interval
+            )
             if threshold > 0 and threshold > due.get(key, (0.0, None))[0]:
                 due[key] = (threshold, reading)
         if not due:
