@@ -240,7 +240,7 @@ class SerialServicePortal(PortalAccount):
             readings = Reading.search(domain)
         else:
             readings = Reading
-        by_line = defaultdict(lambda: Reading)
+        by_line = defaultdict(readings.browse)
         for reading in readings.sorted(
             lambda r: (r.lot_id.name, r.meter_type_id.id, r.reading_date)
         ):
