@@ -389,12 +389,21 @@ class SaleSubscription(models.Model):
                 after=f"{after:g}",
             )
             for index, (qty, price) in enumerate(credit_lines or [(0.0, 0.0)]):
+                if not index:
+                    label = name
+                elif price > 0:
+                    label = self.env._(
+                        "Minimum commitment of %(minimum)s for %(meter)s, on the "
+                        "corrected usage",
+                        minimum=f"{tariff.minimum_amount:g}",
+                        meter=tariff.meter_type_id.name,
+                    )
+                else:
+                    label = f"{tariff.product_id.name}: {qty:g} x {price:g}"
                 result.append(
                     {
                         "product_id": tariff.product_id.id,
-                        "name": name
-                        if not index
-                        else f"{tariff.product_id.name}: {qty:g} x {price:g}",
+                        "name": label,
                         "quantity": qty,
                         "price_unit": price,
                         "sequence": sequence + len(result),

@@ -338,18 +338,15 @@ class SerialMeterReading(models.Model):
                     if reading.source != "estimate" and not reading.is_reset
                     else self.browse()
                 )
-                if (reading.delta, reading.is_flagged) != (delta, flagged) or (
-                    reading.estimate_ids != trued_up
-                ):
+                changes = {}
+                if (reading.delta, reading.is_flagged) != (delta, flagged):
+                    changes.update(delta=delta, is_flagged=flagged)
+                if reading.estimate_ids != trued_up:
+                    changes["estimate_ids"] = [Command.set(trued_up.ids)]
+                if changes:
                     # sudo: deltas are derived data; a backdated reading re-chains
                     # the readings after it, whoever recorded them
-                    super(SerialMeterReading, reading.sudo()).write(
-                        {
-                            "delta": delta,
-                            "is_flagged": flagged,
-                            "estimate_ids": [Command.set(trued_up.ids)],
-                        }
-                    )
+                    super(SerialMeterReading, reading.sudo()).write(changes)
                 if reading.is_reset:
                     total, first_date = 0.0, reading.reading_date
                 else:
