@@ -811,6 +811,7 @@ class SerialMeterReading(models.Model):
         one its product carries; then the same validations as any reading.
         Source `customer`, never a reset (a meter replacement is recorded by a
         technician)."""
+        lot.ensure_one()
         lot.check_access("read")
         # sudo: the product and its meters of the customer's own serial
         if meter not in lot.sudo().product_id.meter_type_ids:
