@@ -20,6 +20,7 @@
         "maintenance",
         "barcodes",
         "subscription_oca",
+        "portal",
     ],
     "data": [
         "security/serial_service_security.xml",
@@ -50,6 +51,7 @@
         "wizard/serial_meter_reading_import_views.xml",
         "wizard/serial_van_load_list_views.xml",
         "wizard/serial_part_forecast_views.xml",
+        "views/portal_templates.xml",
     ],
     "demo": [
         "demo/serial_service_demo.xml",

@@ -1,1 +1,2 @@
 from . import device_api
+from . import portal

@@ -22,3 +22,5 @@ from . import serial_warranty_claim
 from . import account_move
 from . import serial_usage_tariff
 from . import serial_usage_tier
+from . import serial_preventive_kit_line
+from . import sale_order

@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 
 
 class ProductTemplate(models.Model):
@@ -45,6 +46,24 @@ class ProductTemplate(models.Model):
         string="Expected Life Meter",
         help="The meter whose usage counts against the expected life.",
     )
+    # meter-triggered preventive maintenance (issue 5)
+    preventive_meter_type_id = fields.Many2one(
+        "serial.meter.type",
+        string="Preventive Service Meter",
+        help="The meter whose usage makes a preventive service due.",
+    )
+    preventive_interval = fields.Float(
+        string="Preventive Service Every",
+        help="Usage on the preventive service meter between two preventive "
+        "services, counted from a serial's first reading: a job is opened each "
+        "time the usage reaches a multiple of it; 0 = none.",
+    )
+    preventive_kit_line_ids = fields.One2many(
+        "serial.preventive.kit.line",
+        "product_tmpl_id",
+        string="Preventive Service Kit",
+        help="Parts and labour put on each preventive job as its lines.",
+    )
     serial_service_managed = fields.Boolean(
         string="Service-Managed Serials",
         compute="_compute_serial_service_managed",
@@ -61,6 +80,22 @@ class ProductTemplate(models.Model):
             template.serial_service_managed = (
                 template.tracking == "serial" and not template.service_line_type
             )
+
+    @api.constrains("preventive_interval", "preventive_meter_type_id")
+    def _check_preventive_plan(self):
+        for template in self:
+            if template.preventive_interval < 0:
+                raise ValidationError(
+                    self.env._("The preventive service interval cannot be negative.")
+                )
+            if template.preventive_interval and not template.preventive_meter_type_id:
+                raise ValidationError(
+                    self.env._(
+                        "Product %(product)s: choose the meter whose usage makes "
+                        "the preventive service due.",
+                        product=template.display_name,
+                    )
+                )
 
     def _get_service_line_type(self):
         """The service line type, defaulting to labour for services and to part

@@ -48,6 +48,18 @@ class SaleSubscription(models.Model):
         readonly=False,
         help="Hours within which a job on a covered serial is resolved.",
     )
+    # meter-triggered preventive maintenance (issue 5): a contract may service
+    # its serials more (or less) often than their product says
+    preventive_meter_type_id = fields.Many2one(
+        "serial.meter.type",
+        string="Preventive Service Meter",
+        help="Empty: the meter the product's preventive service follows.",
+    )
+    preventive_interval = fields.Float(
+        string="Preventive Service Every",
+        help="Replaces the product's interval for the serials this contract "
+        "covers while it runs; 0 = the product's.",
+    )
 
     @api.depends("template_id")
     def _compute_sla_hours(self):
@@ -159,6 +171,8 @@ class SaleSubscription(models.Model):
     def _prepare_account_move(self, line_ids):
         values = super()._prepare_account_move(line_ids)
         if not self.env.context.get("serial_usage_lines_added"):
+            # serials with nothing new to bill are billed on an estimate
+            self._create_usage_estimates()
             values["invoice_line_ids"] = list(values.get("invoice_line_ids") or []) + [
                 Command.create(vals) for vals, _readings in self._get_usage_lines()
             ]
@@ -166,6 +180,7 @@ class SaleSubscription(models.Model):
 
     def _prepare_sale_order(self, line_ids=False):
         values = super()._prepare_sale_order(line_ids=line_ids)
+        self._create_usage_estimates()
         values["order_line"] = list(values.get("order_line") or []) + [
             Command.create(self._usage_vals_for_order(vals))
             for vals, _readings in self._get_usage_lines()
@@ -202,6 +217,20 @@ class SaleSubscription(models.Model):
             "sequence": vals["sequence"],
         }
 
+    def _create_usage_estimates(self, day=None):
+        """Estimated readings (source `estimate`) for the covered serials and
+        tariff meters with nothing new to bill up to the invoice date: they
+        are billed like any reading, and trued up by the next real one."""
+        self.ensure_one()
+        day = day or self.recurring_next_date or fields.Date.context_today(self)
+        Reading = self.env["serial.meter.reading"]
+        vals_list = Reading._prepare_estimate_vals(
+            self.covered_lot_ids, self.usage_tariff_ids.meter_type_id, day
+        )
+        # sudo: estimating is part of invoicing the contract, whoever may
+        # invoice it (a billing clerk records no readings)
+        return Reading.sudo().create(vals_list) if vals_list else Reading
+
     def _get_usage_lines(self, day=None):
         """[(invoice line values, readings it bills)] of the usage since the
         last billed readings up to the invoice date, one group of lines per
@@ -228,6 +257,8 @@ class SaleSubscription(models.Model):
         by_key = defaultdict(lambda: self.env["serial.meter.reading"])
         for reading in readings:
             by_key[reading.lot_id, reading.meter_type_id] |= reading
+        # real readings below the estimates billed before them: corrections
+        allocations = readings._get_true_up_allocations()
         result, sequence = [], USAGE_SEQUENCE
         for tariff in tariffs:
             groups = (
@@ -244,15 +275,32 @@ class SaleSubscription(models.Model):
                 else [(lot, by_key[lot, tariff.meter_type_id]) for lot in lots]
             )
             for group_lots, group_readings in groups:
+                credits = [
+                    (estimate, units)
+                    for reading in group_readings
+                    for estimate, units in allocations.get(reading.id, [])
+                ]
                 lines = self._prepare_usage_line_vals(
-                    tariff, group_lots, group_readings, day, sequence
+                    tariff,
+                    group_lots,
+                    group_readings,
+                    day,
+                    sequence,
+                    credited=sum(units for _estimate, units in credits),
                 )
+                sequence += len(lines)
+                result += [(vals, group_readings) for vals in lines]
+                lines = self._prepare_true_up_line_vals(tariff, credits, sequence)
                 sequence += len(lines)
                 result += [(vals, group_readings) for vals in lines]
         return result
 
-    def _prepare_usage_line_vals(self, tariff, lots, readings, day, sequence):
-        usage = sum(readings.mapped("delta"))
+    def _prepare_usage_line_vals(
+        self, tariff, lots, readings, day, sequence, credited=0.0
+    ):
+        """credited: units of the readings' negative deltas (true-ups) that are
+        credited against earlier invoices instead (not this period's usage)."""
+        usage = sum(readings.mapped("delta")) + credited
         included = tariff.included_qty
         billable = max(usage - included, 0.0)
         segments = tariff._price_segments(billable)
@@ -307,6 +355,65 @@ class SaleSubscription(models.Model):
             )
         return lines
 
+    def _prepare_true_up_line_vals(self, tariff, credits, sequence):
+        """Lines crediting estimates proved too high by a real reading.
+
+        credits: [(billed estimate, units it overestimated)]. The invoice line
+        that billed the estimates is billed again in thought, with its usage
+        lowered by those units, under the same tariff (included quantity,
+        tiers, minimum): the difference, tier by tier, is credited here (a
+        positive quantity at a negative price, so that an order invoices it
+        too), and a minimum commitment that now applies is billed back."""
+        if not credits:
+            return []
+        by_line = defaultdict(float)
+        estimates = defaultdict(lambda: self.env["serial.meter.reading"])
+        for estimate, units in credits:
+            by_line[estimate.invoice_line_id] += units
+            estimates[estimate.invoice_line_id] |= estimate
+        billed = self.env["serial.meter.reading"]._get_billed_usage(
+            self.env["account.move.line"].union(*by_line)
+        )
+        result = []
+        for line, units in by_line.items():
+            before = billed[line]
+            after = max(before - units, 0.0)
+            credit_lines = tariff._rerate_segments(before, after)
+            move = line.move_id
+            name = self.env._(
+                "Correction of the estimated %(meter)s of %(serials)s billed on "
+                "%(invoice)s: the real reading shows %(units)s fewer (%(before)s "
+                "then, %(after)s now)",
+                meter=tariff.meter_type_id.name,
+                serials=", ".join(estimates[line].lot_id.mapped("name")),
+                invoice=move.display_name,
+                units=f"{units:g}",
+                before=f"{before:g}",
+                after=f"{after:g}",
+            )
+            for index, (qty, price) in enumerate(credit_lines or [(0.0, 0.0)]):
+                if not index:
+                    label = name
+                elif price > 0:
+                    label = self.env._(
+                        "Minimum commitment of %(minimum)s for %(meter)s, on the "
+                        "corrected usage",
+                        minimum=f"{tariff.minimum_amount:g}",
+                        meter=tariff.meter_type_id.name,
+                    )
+                else:
+                    label = f"{tariff.product_id.name}: {qty:g} x {price:g}"
+                result.append(
+                    {
+                        "product_id": tariff.product_id.id,
+                        "name": label,
+                        "quantity": qty,
+                        "price_unit": price,
+                        "sequence": sequence + len(result),
+                    }
+                )
+        return result
+
     def _link_usage_readings(self, invoice_lines, day=None, usage_lines=None):
         """Mark the readings billed by the usage lines just created: the first
         line of each group carries them; they are never billed again.
@@ -325,12 +432,26 @@ class SaleSubscription(models.Model):
             return
         if usage_lines is None:
             usage_lines = self._get_usage_lines(day)
+        Reading = self.env["serial.meter.reading"]
+        billed = Reading.union(*(readings for _vals, readings in usage_lines))
+        # read before anything is marked billed, as the lines were built
+        allocations = billed._get_true_up_allocations()
+        linked = Reading
         for vals, readings in usage_lines:
             line = by_sequence.get(vals["sequence"])
+            # the first line of a group (that reached the invoice) carries them
+            readings -= linked
             if line and readings:
                 # sudo: marking the readings billed is part of invoicing the
                 # contract, whoever may invoice it (billing clerk, consultant)
                 readings.sudo().write({"invoice_line_id": line.id})
+                linked |= readings
+        for reading_id, credits in allocations.items():
+            if Reading.browse(reading_id) not in linked:
+                continue
+            for estimate, units in credits:
+                # sudo: as above; the estimate is billed, only this may change
+                estimate.sudo().overestimate_qty += units
 
     @api.model
     def _cron_usage_billing(self, batch_size=BILLING_BATCH_SIZE):
@@ -411,6 +532,8 @@ class SaleSubscription(models.Model):
         vals_list, usage_lines = [], []
         for contract in contracts:
             contract = contract.with_company(contract.company_id)
+            # serials with nothing new to bill are billed on an estimate
+            contract._create_usage_estimates()
             usage = contract._get_usage_lines()
             line_ids = [
                 Command.create(line._prepare_account_move_line())

@@ -104,6 +104,46 @@ class SerialUsageTariff(models.Model):
                 segments.append((top - lower, tier.price_unit))
         return segments
 
+    def _price_tiers(self, billable):
+        """[(quantity, unit price)] of the billable usage in every tier, in
+        tier order, empty tiers included (all at price_unit without tiers)."""
+        self.ensure_one()
+        billable = max(billable, 0.0)
+        tiers = self.tier_ids.sorted("from_qty")
+        if not tiers:
+            return [(billable, self.price_unit)]
+        result = []
+        for index, tier in enumerate(tiers):
+            lower = tier.from_qty if index else 0.0
+            upper = tiers[index + 1].from_qty if index + 1 < len(tiers) else None
+            top = billable if upper is None else min(billable, upper)
+            result.append((max(top - lower, 0.0), tier.price_unit))
+        return result
+
+    def _rerate_segments(self, usage_before, usage_after):
+        """[(quantity, unit price)] that turn what a period's usage
+        `usage_before` was billed into what `usage_after` (lower) bills: the
+        billable units no longer due, tier by tier, at minus the tier's price,
+        then what a minimum commitment now adds back (quantity 1)."""
+        self.ensure_one()
+        before = self._price_tiers(usage_before - self.included_qty)
+        after = self._price_tiers(usage_after - self.included_qty)
+        segments = [
+            (qty_before - qty_after, -price)
+            for (qty_before, price), (qty_after, _price) in zip(
+                before, after, strict=True
+            )
+            if qty_before - qty_after > 0
+        ]
+        amount_before = sum(qty * price for qty, price in before)
+        amount_after = sum(qty * price for qty, price in after)
+        topup = max(self.minimum_amount - amount_after, 0.0) - max(
+            self.minimum_amount - amount_before, 0.0
+        )
+        if topup > 0:
+            segments.append((1.0, topup))
+        return segments
+
     # --- audit (issue 9): changes noted on the contract's chatter -----------
     @api.model
     def _audit_fields(self):

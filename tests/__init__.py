@@ -24,3 +24,6 @@ from . import test_load_list
 from . import test_part_forecast
 from . import test_benchmark
 from . import test_serial_lookup
+from . import test_usage_estimates
+from . import test_preventive_maintenance
+from . import test_customer_portal

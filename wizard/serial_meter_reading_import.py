@@ -198,13 +198,8 @@ class SerialMeterReadingImport(models.TransientModel):
         for _n, vals, _r in checked:
             key = (vals["lot_id"], vals["meter_type_id"])
             pairs[key] = min(pairs.get(key, vals["reading_date"]), vals["reading_date"])
-        previous_ids = Reading._get_previous_reading_ids(pairs) if pairs else {}
-        previous = {
-            key: reading.value
-            for key, reading in zip(
-                previous_ids, Reading.browse(previous_ids.values()), strict=True
-            )
-        }
+        # after estimates, the last real reading (a true-up may go below them)
+        previous = Reading._get_floor_values(pairs) if pairs else {}
         meters = self.env["serial.meter.type"].browse({k[1] for k in pairs})
         rollover = {meter.id: meter.rollover_value for meter in meters}
         by_pair = defaultdict(list)
