@@ -353,3 +353,18 @@ class TestUsageEstimates(SerialServiceCase):
                 }
             )
         self.assertIn("lower than the previous one", answer["errors"][0]["message"])
+
+
+@tagged("post_install", "-at_install")
+class TestUsageEstimatesBillingRun(TestUsageEstimates):
+    """The same estimates and true-ups through the billing run, which creates
+    the invoices of a batch of contracts in one go."""
+
+    allow_inherited_tests_method = True
+
+    def _bill(self, contract, day):
+        with freeze_time(datetime.combine(day, datetime.min.time()).replace(hour=10)):
+            before = contract.invoice_ids | contract.sale_order_ids.invoice_ids
+            contract.recurring_next_date = day
+            self.assertFalse(contract._run_usage_billing())
+            return (contract.invoice_ids | contract.sale_order_ids.invoice_ids) - before
