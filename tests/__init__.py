@@ -22,3 +22,4 @@ from . import test_partial_failures
 from . import test_parts_procurement
 from . import test_load_list
 from . import test_part_forecast
+from . import test_kpi_reports
