@@ -32,8 +32,18 @@ class SerialContractProfitReport(models.Model):
     company_id = fields.Many2one("res.company", readonly=True)
     currency_id = fields.Many2one("res.currency", readonly=True)
     date = fields.Date(readonly=True)
-    move_id = fields.Many2one("account.move", string="Invoice", readonly=True)
-    request_id = fields.Many2one("maintenance.request", string="Job", readonly=True)
+    move_id = fields.Many2one(
+        "account.move",
+        string="Invoice",
+        readonly=True,
+        groups="account.group_account_invoice",
+    )
+    request_id = fields.Many2one(
+        "maintenance.request",
+        string="Job",
+        readonly=True,
+        groups="serial_service.group_service_technician",
+    )
     line_type = fields.Selection(
         selection=[
             ("part", "Part"),
@@ -51,7 +61,7 @@ class SerialContractProfitReport(models.Model):
         readonly=True,
         aggregator="avg",
         digits=(16, 1),
-        help="Margin per 100 invoiced.",
+        help="Margin per 100 invoiced (empty when nothing was invoiced).",
     )
 
     def init(self):
@@ -128,13 +138,15 @@ class SerialContractProfitReport(models.Model):
         )
 
     def _read_group_select(self, aggregate_spec, query):
-        """Margin over invoiced of the whole group."""
+        """Margin over invoiced of the whole group; none when nothing (or only
+        credit notes) was invoiced."""
         if aggregate_spec.split(":")[0] != "margin_rate":
             return super()._read_group_select(aggregate_spec, query)
         return SQL(
-            "100.0 * SUM(%s) / NULLIF(SUM(%s), 0)",
-            self._field_to_sql(self._table, "margin", query),
-            self._field_to_sql(self._table, "revenue", query),
+            "CASE WHEN SUM(%(revenue)s) > 0"
+            " THEN 100.0 * SUM(%(margin)s) / SUM(%(revenue)s) END",
+            margin=self._field_to_sql(self._table, "margin", query),
+            revenue=self._field_to_sql(self._table, "revenue", query),
         )
 
     @api.model

@@ -23,14 +23,21 @@ class SerialFailureReport(models.Model):
     _name = "serial.failure.report"
     _description = "Failure Rate Report"
     _auto = False
-    _rec_name = "lot_id"
+    _rec_name = "product_tmpl_id"
     _order = "delivery_date desc, id"
 
     row_type = fields.Selection(
         selection=[("exposure", "Unit in the Field"), ("failure", "Failure")],
         readonly=True,
     )
-    lot_id = fields.Many2one("stock.lot", string="Serial Number", readonly=True)
+    # fields on records a contract consultant may not read (serials, jobs)
+    # are for stock users and technicians only
+    lot_id = fields.Many2one(
+        "stock.lot",
+        string="Serial Number",
+        readonly=True,
+        groups="stock.group_stock_user",
+    )
     product_id = fields.Many2one("product.product", string="Product", readonly=True)
     product_tmpl_id = fields.Many2one(
         "product.template", string="Product Model", readonly=True
@@ -45,7 +52,12 @@ class SerialFailureReport(models.Model):
     return_date = fields.Date(
         readonly=True, help="The unit came back from the customer that day."
     )
-    request_id = fields.Many2one("maintenance.request", string="Job", readonly=True)
+    request_id = fields.Many2one(
+        "maintenance.request",
+        string="Job",
+        readonly=True,
+        groups="serial_service.group_service_technician",
+    )
     failure_date = fields.Date(readonly=True)
     unit_count = fields.Integer(string="Units", readonly=True)
     failure_count = fields.Integer(string="Corrective Jobs", readonly=True)
@@ -239,10 +251,15 @@ class SerialFailureReport(models.Model):
         per_model = report._read_group(
             [], ["product_tmpl_id"], aggregates, order="product_tmpl_id"
         )
-        per_serial = report._read_group(
-            [], ["lot_id", "product_tmpl_id"], aggregates, order="lot_id"
+        # serials are for stock users (not contract consultants)
+        per_serial = (
+            report._read_group(
+                [], ["lot_id", "product_tmpl_id"], aggregates, order="lot_id"
+            )
+            if self.env["stock.lot"].has_access("read")
+            else None
         )
-        return [
+        sheets = [
             {
                 "name": self.env._("Failure rate"),
                 "headers": [
@@ -258,19 +275,23 @@ class SerialFailureReport(models.Model):
                     if units
                 ],
             },
-            {
-                "name": self.env._("MTBF per serial"),
-                "headers": [
-                    self.env._("Serial Number"),
-                    self.env._("Product Model"),
-                    self.env._("Days in the Field"),
-                    self.env._("Corrective Jobs"),
-                    self.env._("MTBF (days)"),
-                ],
-                "rows": [
-                    [lot.name, tmpl.display_name, days, failures, mtbf]
-                    for lot, tmpl, units, days, _y, failures, _r, mtbf in per_serial
-                    if units
-                ],
-            },
         ]
+        if per_serial is not None:
+            sheets.append(
+                {
+                    "name": self.env._("MTBF per serial"),
+                    "headers": [
+                        self.env._("Serial Number"),
+                        self.env._("Product Model"),
+                        self.env._("Days in the Field"),
+                        self.env._("Corrective Jobs"),
+                        self.env._("MTBF (days)"),
+                    ],
+                    "rows": [
+                        [lot.name, tmpl.display_name, days, failures, mtbf]
+                        for lot, tmpl, units, days, _y, failures, _r, mtbf in per_serial
+                        if units
+                    ],
+                }
+            )
+        return sheets

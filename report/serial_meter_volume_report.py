@@ -11,13 +11,20 @@ class SerialMeterVolumeReport(models.Model):
     _name = "serial.meter.volume.report"
     _description = "Meter Volume Report"
     _auto = False
-    _rec_name = "reading_id"
+    _rec_name = "meter_type_id"
     _order = "reading_date desc, id"
 
     reading_id = fields.Many2one(
         "serial.meter.reading", string="Meter Reading", readonly=True
     )
-    lot_id = fields.Many2one("stock.lot", string="Serial Number", readonly=True)
+    # fields on records a contract consultant may not read (serials, jobs)
+    # are for stock users and technicians only
+    lot_id = fields.Many2one(
+        "stock.lot",
+        string="Serial Number",
+        readonly=True,
+        groups="stock.group_stock_user",
+    )
     product_id = fields.Many2one("product.product", string="Product", readonly=True)
     product_tmpl_id = fields.Many2one(
         "product.template", string="Product Model", readonly=True
@@ -53,7 +60,7 @@ class SerialMeterVolumeReport(models.Model):
                    r.meter_type_id, lot.customer_id, lot.company_id,
                    r.reading_date, r.source,
                    1 AS reading_count,
-                   r.delta AS volume
+                   COALESCE(r.delta, 0) AS volume
               FROM serial_meter_reading r
               JOIN stock_lot lot ON lot.id = r.lot_id
               JOIN product_product pp ON pp.id = lot.product_id

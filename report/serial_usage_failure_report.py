@@ -20,13 +20,20 @@ class SerialUsageFailureReport(models.Model):
     _name = "serial.usage.failure.report"
     _description = "Failures per Usage Report"
     _auto = False
-    _rec_name = "lot_id"
+    _rec_name = "product_tmpl_id"
     _order = "date desc, id"
 
     row_type = fields.Selection(
         selection=[("usage", "Usage"), ("failure", "Failure")], readonly=True
     )
-    lot_id = fields.Many2one("stock.lot", string="Serial Number", readonly=True)
+    # fields on records a contract consultant may not read (serials, jobs)
+    # are for stock users and technicians only
+    lot_id = fields.Many2one(
+        "stock.lot",
+        string="Serial Number",
+        readonly=True,
+        groups="stock.group_stock_user",
+    )
     product_id = fields.Many2one("product.product", string="Product", readonly=True)
     product_tmpl_id = fields.Many2one(
         "product.template", string="Product Model", readonly=True
@@ -37,7 +44,12 @@ class SerialUsageFailureReport(models.Model):
     company_id = fields.Many2one("res.company", readonly=True)
     customer_id = fields.Many2one("res.partner", string="Customer", readonly=True)
     meter_type_id = fields.Many2one("serial.meter.type", string="Meter", readonly=True)
-    request_id = fields.Many2one("maintenance.request", string="Job", readonly=True)
+    request_id = fields.Many2one(
+        "maintenance.request",
+        string="Job",
+        readonly=True,
+        groups="serial_service.group_service_technician",
+    )
     date = fields.Date(readonly=True)
     usage = fields.Float(readonly=True, digits=(16, 2))
     usage_scale = fields.Float(
@@ -92,9 +104,9 @@ class SerialUsageFailureReport(models.Model):
                    r.meter_type_id,
                    NULL::integer AS request_id,
                    r.reading_date::date AS date,
-                   r.delta AS usage,
+                   COALESCE(r.delta, 0) AS usage,
                    m.usage_scale,
-                   r.delta / m.usage_scale AS usage_scaled,
+                   COALESCE(r.delta, 0) / m.usage_scale AS usage_scaled,
                    0 AS failure_count,
                    NULL::float AS failure_rate
               FROM serial_meter_reading r

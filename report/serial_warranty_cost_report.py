@@ -13,12 +13,29 @@ class SerialWarrantyCostReport(models.Model):
     _name = "serial.warranty.cost.report"
     _description = "Warranty Cost Report"
     _auto = False
-    _rec_name = "line_id"
+    _rec_name = "product_tmpl_id"
     _order = "date desc, id"
 
-    line_id = fields.Many2one("serial.service.line", string="Job Line", readonly=True)
-    request_id = fields.Many2one("maintenance.request", string="Job", readonly=True)
-    lot_id = fields.Many2one("stock.lot", string="Serial Number", readonly=True)
+    line_id = fields.Many2one(
+        "serial.service.line",
+        string="Job Line",
+        readonly=True,
+        groups="serial_service.group_service_technician",
+    )
+    request_id = fields.Many2one(
+        "maintenance.request",
+        string="Job",
+        readonly=True,
+        groups="serial_service.group_service_technician",
+    )
+    # fields on records a contract consultant may not read (serials, jobs)
+    # are for stock users and technicians only
+    lot_id = fields.Many2one(
+        "stock.lot",
+        string="Serial Number",
+        readonly=True,
+        groups="stock.group_stock_user",
+    )
     product_id = fields.Many2one("product.product", string="Product", readonly=True)
     product_tmpl_id = fields.Many2one(
         "product.template", string="Product Model", readonly=True

@@ -345,7 +345,9 @@ class KpiCase(SerialServiceCase):
         cls._invoice(cls.k1, "2025-03-15", 100, move_type="out_refund").action_post()
         cls._invoice(cls.k1, "2025-04-01", 500)  # a draft: not invoiced yet
         # K2: subscription_oca's own invoice of the contract
-        cls.k2.create_invoice().action_post()
+        invoice = cls.k2.create_invoice()
+        invoice.invoice_date = "2025-02-01"
+        invoice.action_post()
         # K3: subscription_oca's sale order, confirmed and invoiced
         with freeze_time("2025-02-01 10:00:00"):
             cls.k3.generate_invoice()
