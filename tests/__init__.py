@@ -24,3 +24,4 @@ from . import test_load_list
 from . import test_part_forecast
 from . import test_kpi_reports
 from . import test_kpi_export
+from . import test_service_dashboard
