@@ -306,7 +306,21 @@ class TestKpiReports(KpiCase):
         self.assertEqual(manager[self.technician_b], (100.0,))
 
     def test_multi_company(self):
-        """A claim of another company is not in this company's report."""
+        """Every KPI report has a company rule; a claim of another company is
+        not in this company's report."""
+        for model in (
+            "serial.failure.report",
+            "serial.usage.failure.report",
+            "serial.job.report",
+            "serial.warranty.cost.report",
+            "serial.claim.report",
+            "serial.contract.profit.report",
+            "serial.meter.volume.report",
+        ):
+            rules = self.env["ir.rule"].search([("model_id.model", "=", model)])
+            self.assertEqual(len(rules), 1, model)
+            self.assertIn("company_ids", rules.domain_force, model)
+            self.assertFalse(rules.groups, "a global rule")
         other = self.env["res.company"].create({"name": "KPI Other Company"})
         lot = self.env["stock.lot"].create(
             {"name": "KPI-OTHER", "product_id": self.valve.id, "company_id": other.id}
