@@ -21,6 +21,7 @@
         "barcodes",
         "subscription_oca",
         "portal",
+        "spreadsheet_dashboard",
     ],
     "data": [
         "security/serial_service_security.xml",
@@ -52,6 +53,15 @@
         "wizard/serial_van_load_list_views.xml",
         "wizard/serial_part_forecast_views.xml",
         "views/portal_templates.xml",
+        "report/serial_failure_report_views.xml",
+        "report/serial_usage_failure_report_views.xml",
+        "report/serial_job_report_views.xml",
+        "report/serial_warranty_cost_report_views.xml",
+        "report/serial_claim_report_views.xml",
+        "report/serial_contract_profit_report_views.xml",
+        "report/serial_meter_volume_report_views.xml",
+        "wizard/serial_kpi_export_views.xml",
+        "data/spreadsheet_dashboard_data.xml",
     ],
     "demo": [
         "demo/serial_service_demo.xml",

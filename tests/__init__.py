@@ -27,3 +27,6 @@ from . import test_serial_lookup
 from . import test_usage_estimates
 from . import test_preventive_maintenance
 from . import test_customer_portal
+from . import test_kpi_reports
+from . import test_kpi_export
+from . import test_service_dashboard
