@@ -172,3 +172,52 @@ class TestVanStock(SerialServiceCase):
         self.assertEqual(on_hand(self.product_part, self.stock_location, s3), 0)
         self.assertEqual(on_hand(self.toner, van), 1)
         self.assertEqual(on_hand(self.belt, van), 3)
+
+    def test_depots_below_minimum_fill_one_rfq_per_vendor(self):
+        other_vendor = self.env["res.partner"].create(
+            {"name": "Belt Vendor", "is_company": True}
+        )
+        self.belt.seller_ids = [
+            Command.clear(),
+            Command.create({"partner_id": other_vendor.id, "price": 4}),
+        ]
+        self.env["stock.warehouse.orderpoint"].create(
+            {
+                "warehouse_id": self.warehouse.id,
+                "location_id": self.stock_location.id,
+                "product_id": self.belt.id,
+                "product_min_qty": 49,
+                "product_max_qty": 60,
+                "route_id": self.env.ref("purchase_stock.route_warehouse0_buy").id,
+                "trigger": "auto",
+            }
+        )
+        # the scheduler's RFQ to the toner's vendor is still a draft: filled
+        existing = self.env["purchase.order"].create(
+            {
+                "partner_id": self.vendor.id,
+                "user_id": False,
+                "picking_type_id": self.warehouse.in_type_id.id,
+                "order_line": [
+                    Command.create(
+                        {"product_id": self.product_part.id, "product_qty": 1}
+                    )
+                ],
+            }
+        )
+        self._use_from_van({self.toner: 2, self.belt: 2})
+        rfqs = self.env["purchase.order"].search(
+            [
+                ("state", "=", "draft"),
+                ("partner_id", "in", (self.vendor | other_vendor).ids),
+            ]
+        )
+        by_vendor = {order.partner_id: order for order in rfqs}
+        self.assertEqual(len(rfqs), 2, "one RFQ per vendor")
+        self.assertEqual(by_vendor[self.vendor], existing)
+        self.assertEqual(existing.order_line.product_id, self.product_part | self.toner)
+        # depot belt: 50 on hand - 3 to the van = 47, below 49: up to 60
+        belt_line = by_vendor[other_vendor].order_line
+        self.assertEqual(
+            (belt_line.product_id, belt_line.product_qty), (self.belt, 13.0)
+        )
