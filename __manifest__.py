@@ -50,12 +50,21 @@
         "wizard/serial_meter_reading_import_views.xml",
         "wizard/serial_van_load_list_views.xml",
         "wizard/serial_part_forecast_views.xml",
+        "wizard/serial_job_scan_views.xml",
+        "wizard/serial_job_part_views.xml",
+        "wizard/serial_job_reading_views.xml",
+        "wizard/serial_job_sign_views.xml",
     ],
     "demo": [
         "demo/serial_service_demo.xml",
     ],
     "external_dependencies": {
         "python": ["python-barcode", "xlsxwriter"],
+    },
+    "assets": {
+        "web.assets_tests": [
+            "serial_service/static/src/tours/**/*",
+        ],
     },
     "installable": True,
     "application": True,

@@ -22,3 +22,5 @@ from . import test_partial_failures
 from . import test_parts_procurement
 from . import test_load_list
 from . import test_part_forecast
+from . import test_job_tour
+from . import test_job_phone

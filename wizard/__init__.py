@@ -7,3 +7,7 @@ from . import serial_meter_reading_import
 from . import serial_van_load_list
 from . import serial_van_load_list_line
 from . import serial_part_forecast
+from . import serial_job_scan
+from . import serial_job_part
+from . import serial_job_reading
+from . import serial_job_sign
