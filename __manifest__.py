@@ -62,6 +62,9 @@
         "python": ["python-barcode", "xlsxwriter"],
     },
     "assets": {
+        "web.assets_backend": [
+            "serial_service/static/src/fields/**/*",
+        ],
         "web.assets_tests": [
             "serial_service/static/src/tours/**/*",
         ],

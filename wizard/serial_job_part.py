@@ -21,7 +21,7 @@ class SerialJobPart(models.TransientModel):
         ondelete="cascade",
     )
     company_id = fields.Many2one(related="request_id.company_id")
-    unit_lot_id = fields.Many2one(related="request_id.lot_id", string="Unit")
+    unit_lot_id = fields.Many2one(related="request_id.lot_id", string="Unit Serial")
     code = fields.Char(
         string="Scan",
         help="Type or scan the part's serial number, barcode or internal reference.",

@@ -21,9 +21,18 @@ registry.category("web_tour.tours").add("serial_service_job_tour", {
             run: "click",
         },
         {
-            content: "Scan (type) the unit's serial",
-            trigger: `${dialog} .o_field_widget[name=code] input`,
-            run: "edit TOUR-UNIT && press Enter",
+            content: "Scan the unit's serial with the phone's camera",
+            trigger: `${dialog} .o_field_widget[name=code] .o_serial_service_scan_button`,
+            async run(helpers) {
+                // headless Chromium has no camera: the scanner reads the label
+                const scanner = odoo.loader.modules.get("@web/core/barcode/barcode_dialog");
+                scanner.scanBarcode = async () => "TOUR-UNIT";
+                await helpers.click();
+            },
+        },
+        {
+            content: "The serial read is in the field",
+            trigger: `${dialog} .o_field_widget[name=code] input:value(TOUR-UNIT)`,
         },
         {
             content: "The unit, its warranty and its contract are shown",
@@ -158,7 +167,8 @@ registry.category("web_tour.tours").add("serial_service_job_desktop_tour", {
             run: "click",
         },
         {
-            trigger: `${dialog} .o_field_widget[name=code] input`,
+            content: "No camera button on a desktop: a hardware scanner types",
+            trigger: `${dialog} .o_field_widget[name=code]:not(:has(.o_serial_service_scan_button)) input`,
             run: "edit TOUR-UNIT && press Enter",
         },
         {
