@@ -92,6 +92,13 @@ class JobTourCase(HttpCase, SerialServiceCase):
                 "service_line_ids": [Command.create({"product_id": cls.labour.id})],
             }
         )
+        cls.overdue_job = cls.env["maintenance.request"].create(
+            {
+                "name": "Tour overdue visit",
+                "user_id": cls.technician.id,
+                "schedule_date": fields.Datetime.now() - timedelta(days=2),
+            }
+        )
         cls.colleague_job = cls.env["maintenance.request"].create(
             {"name": "Tour colleague's job", "user_id": cls.manager.id}
         )

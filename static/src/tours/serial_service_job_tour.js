@@ -11,6 +11,14 @@ const dialog = ".modal:not(.o_inactive_modal)";
 registry.category("web_tour.tours").add("serial_service_job_tour", {
     steps: () => [
         {
+            content: "My Jobs flags the technician's overdue visit",
+            trigger: ".o_kanban_record:contains(Tour overdue visit) .badge:contains(Overdue)",
+        },
+        {
+            content: "and shows no colleague's job",
+            trigger: ".o_kanban_renderer:not(:has(.o_kanban_record:contains(colleague)))",
+        },
+        {
             content: "My Jobs shows the technician's job as a card",
             trigger: ".o_kanban_record:contains(Tour copier jams)",
             run: "click",
