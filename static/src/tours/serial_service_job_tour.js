@@ -168,7 +168,7 @@ registry.category("web_tour.tours").add("serial_service_job_desktop_tour", {
         },
         {
             content: "and is not repeated in the bar",
-            trigger: ".o_serial_service_job_bar button[name=action_complete_job]:not(:visible)",
+            trigger: ".o_serial_service_job_bar:not(:has(button[name=action_complete_job]:visible)) button[name=action_scan_serial]",
         },
         {
             trigger: ".o_serial_service_job_bar button[name=action_scan_serial]",
