@@ -62,12 +62,24 @@
         "report/serial_meter_volume_report_views.xml",
         "wizard/serial_kpi_export_views.xml",
         "data/spreadsheet_dashboard_data.xml",
+        "wizard/serial_job_scan_views.xml",
+        "wizard/serial_job_part_views.xml",
+        "wizard/serial_job_reading_views.xml",
+        "wizard/serial_job_sign_views.xml",
     ],
     "demo": [
         "demo/serial_service_demo.xml",
     ],
     "external_dependencies": {
         "python": ["python-barcode", "xlsxwriter"],
+    },
+    "assets": {
+        "web.assets_backend": [
+            "serial_service/static/src/fields/**/*",
+        ],
+        "web.assets_tests": [
+            "serial_service/static/src/tours/**/*",
+        ],
     },
     "installable": True,
     "application": True,

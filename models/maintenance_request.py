@@ -1,10 +1,12 @@
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 import psycopg2.errors
+import pytz
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
+from odoo.osv import expression
 from odoo.tools import SQL
 
 
@@ -92,6 +94,21 @@ class MaintenanceRequest(models.Model):
         help="Not scheduled by the response deadline, or not done by the "
         "resolution deadline.",
     )
+    schedule_status = fields.Selection(
+        selection=[
+            ("overdue", "Overdue"),
+            ("today", "Today"),
+            ("upcoming", "Upcoming"),
+            ("unscheduled", "Not Scheduled"),
+            ("done", "Done"),
+        ],
+        compute="_compute_schedule_status",
+        search="_search_schedule_status",
+        help="Where the visit stands against today, in the user's time zone: "
+        "overdue (scheduled before today and not done), today, upcoming, not "
+        "scheduled, or done.",
+    )
+    customer_phone = fields.Char(related="customer_id.phone", string="Phone")
     lot_warranty_state = fields.Selection(related="lot_id.warranty_state")
     lot_warranty_end_date = fields.Date(related="lot_id.warranty_end_date")
     lot_request_count = fields.Integer(related="lot_id.request_count")
@@ -252,6 +269,67 @@ class MaintenanceRequest(models.Model):
         if (operator == "=") == value:
             return late
         return ["!", *late]
+
+    @api.depends_context("uid", "tz")
+    @api.depends("schedule_date", "stage_id.done", "completed_on")
+    def _compute_schedule_status(self):
+        start, end = self._get_today_bounds()
+        for request in self:
+            if request.stage_id.done or request.completed_on:
+                request.schedule_status = "done"
+            elif not request.schedule_date:
+                request.schedule_status = "unscheduled"
+            elif request.schedule_date < start:
+                request.schedule_status = "overdue"
+            elif request.schedule_date < end:
+                request.schedule_status = "today"
+            else:
+                request.schedule_status = "upcoming"
+
+    def _search_schedule_status(self, operator, value):
+        if operator not in ("=", "!=", "in", "not in"):
+            raise NotImplementedError(operator)
+        values = [value] if isinstance(value, str) else list(value or ())
+        start, end = self._get_today_bounds()
+        open_job = [("stage_id.done", "=", False), ("completed_on", "=", False)]
+        domains = {
+            "done": ["|", ("stage_id.done", "=", True), ("completed_on", "!=", False)],
+            "unscheduled": [*open_job, ("schedule_date", "=", False)],
+            "overdue": [*open_job, ("schedule_date", "<", start)],
+            "today": [
+                *open_job,
+                ("schedule_date", ">=", start),
+                ("schedule_date", "<", end),
+            ],
+            "upcoming": [*open_job, ("schedule_date", ">=", end)],
+        }
+        unknown = set(values) - set(domains)
+        if unknown:
+            raise UserError(
+                self.env._(
+                    "Unknown schedule status: %(values)s.",
+                    values=", ".join(map(str, unknown)),
+                )
+            )
+        if not values:
+            domain = [(0, "=", 1)]
+        else:
+            domain = expression.OR([domains[v] for v in values])
+        if operator in ("!=", "not in"):
+            return ["!", *domain]
+        return domain
+
+    @api.model
+    def _get_today_bounds(self):
+        """Start and end (UTC, naive) of today in the user's time zone."""
+        tz = pytz.timezone(self.env.context.get("tz") or self.env.user.tz or "UTC")
+        today = fields.Datetime.now().replace(tzinfo=pytz.utc).astimezone(tz).date()
+        start = tz.localize(datetime.combine(today, time.min))
+        end = tz.localize(datetime.combine(today + timedelta(days=1), time.min))
+        return (
+            start.astimezone(pytz.utc).replace(tzinfo=None),
+            end.astimezone(pytz.utc).replace(tzinfo=None),
+        )
 
     def _compute_invoice_count(self):
         for request in self:
@@ -419,9 +497,60 @@ class MaintenanceRequest(models.Model):
             action.update(views=[(False, "form")], res_id=orders.id)
         return action
 
+    # --- the job form's phone buttons (issue 6): each opens a small wizard ---
+    def action_scan_serial(self):
+        return self._action_open_job_wizard("serial_service.serial_job_scan_action")
+
+    def action_add_part(self):
+        return self._action_open_job_wizard("serial_service.serial_job_part_action")
+
+    def action_add_reading(self):
+        self.ensure_one()
+        if not self.lot_id:
+            raise UserError(
+                self.env._(
+                    "Scan the unit's serial number first: a reading belongs to it."
+                )
+            )
+        return self._action_open_job_wizard("serial_service.serial_job_reading_action")
+
+    def action_sign(self):
+        return self._action_open_job_wizard("serial_service.serial_job_sign_action")
+
+    def _action_open_job_wizard(self, xmlid):
+        self.ensure_one()
+        self._check_job_editable()
+        action = self.env["ir.actions.actions"]._for_xml_id(xmlid)
+        action["context"] = {"default_request_id": self.id}
+        return action
+
     # ------------------------------------------------------------------
     # Business methods
     # ------------------------------------------------------------------
+    def _check_job_editable(self):
+        """What a technician records on site changes the job: refused once it
+        is completed, and on a job the user may not change."""
+        done = self.filtered("completed_on")
+        if done:
+            raise UserError(
+                self.env._(
+                    "Job %(job)s is completed: nothing more can be recorded on it.",
+                    job=done[0].name,
+                )
+            )
+        self.check_access("write")
+
+    def _set_unit(self, lot):
+        """The job is on `lot`: its equipment follows (the customer and the
+        covering contract are computed from it)."""
+        self._check_job_editable()
+        for job in self:
+            equipment = lot.equipment_id
+            if not equipment and not job.equipment_id.lot_id:
+                # equipment not tied to a serial (a site, a room) stays
+                equipment = job.equipment_id
+            job.write({"lot_id": lot.id, "equipment_id": equipment.id})
+
     # --- concurrency (issue 9): two people completing jobs at once ---------
     def _lock_for_completion(self):
         """Lock the jobs and the stock their parts come from until the end of

@@ -30,3 +30,5 @@ from . import test_customer_portal
 from . import test_kpi_reports
 from . import test_kpi_export
 from . import test_service_dashboard
+from . import test_job_tour
+from . import test_job_phone

@@ -75,7 +75,7 @@ ensure_db_role() {
 }
 
 ensure_python_requirements() {
-    if ! "$PYTHON" -c 'import barcode, xlsxwriter, openpyxl, freezegun, hypothesis, odoo.addons.subscription_oca' 2>/dev/null; then
+    if ! "$PYTHON" -c 'import barcode, xlsxwriter, openpyxl, freezegun, hypothesis, websocket, odoo.addons.subscription_oca' 2>/dev/null; then
         say "installing the Python requirements (requirements.txt)"
         "$PYTHON" -m pip install -q -r "$REPO_DIR/requirements.txt" \
             || die "pip could not install requirements.txt"

@@ -8,3 +8,7 @@ from . import serial_van_load_list
 from . import serial_van_load_list_line
 from . import serial_part_forecast
 from . import serial_kpi_export
+from . import serial_job_scan
+from . import serial_job_part
+from . import serial_job_reading
+from . import serial_job_sign
