@@ -82,6 +82,20 @@ ensure_python_requirements() {
     fi
 }
 
+ensure_chromium() {
+    # Odoo's HttpCase tours (the job on a phone, the dashboard) drive a headless
+    # Chromium; without one they would be skipped, so install Debian's.
+    if command -v chromium >/dev/null || command -v chromium-browser >/dev/null \
+        || command -v google-chrome >/dev/null; then
+        return
+    fi
+    say "Chromium is not installed (browser tests): installing Debian's chromium"
+    local SUDO=""
+    [ "$(id -u)" = 0 ] || SUDO=sudo
+    { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium; } \
+        || die "could not install chromium with apt-get: install Chromium (or Google Chrome) for the browser tests"
+}
+
 make_addons_dir() {
     # Odoo finds an add-on by its folder name: expose this checkout as serial_service.
     local dir=$1

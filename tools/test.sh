@@ -7,6 +7,7 @@ require_odoo
 ensure_postgres
 ensure_db_role
 ensure_python_requirements
+ensure_chromium
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/serial_service_test.XXXXXX")
 db="serial_service_test_$(date +%s)_$$"
