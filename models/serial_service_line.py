@@ -325,25 +325,7 @@ class SerialServiceLine(models.Model):
                 )
         if not lines:
             return
-        available = defaultdict(float)
-        for product, location, lot, qty in (
-            self.env["stock.quant"]
-            .sudo()
-            ._read_group(
-                [
-                    ("product_id", "in", lines.product_id.ids),
-                    ("location_id", "child_of", lines.location_id.ids),
-                ],
-                ["product_id", "location_id", "lot_id"],
-                ["quantity:sum"],
-            )
-        ):
-            for target in lines.location_id:
-                if location == target or location.parent_path.startswith(
-                    target.parent_path
-                ):
-                    available[product, target, lot] += qty
-                    available[product, target, False] += qty
+        available = self._get_available_quantities(lines.product_id, lines.location_id)
         needed = defaultdict(float)
         for line in lines:
             key = (line.product_id, line.location_id, line.lot_id or False)
@@ -361,6 +343,34 @@ class SerialServiceLine(models.Model):
                         needed=f"{qty:g}",
                     )
                 )
+
+    @api.model
+    def _get_available_quantities(self, products, locations):
+        """{(product, location, lot or False): quantity on hand} in each of
+        the locations and their sublocations (a van's shelves), per serial and
+        in all: one read of the quants."""
+        available = defaultdict(float)
+        if not products or not locations:
+            return available
+        # sudo: a technician may not read every quant of the van's sublocations
+        groups = (
+            self.env["stock.quant"]
+            .sudo()
+            ._read_group(
+                [
+                    ("product_id", "in", products.ids),
+                    ("location_id", "child_of", locations.ids),
+                ],
+                ["product_id", "location_id", "lot_id"],
+                ["quantity:sum"],
+            )
+        )
+        for product, location, lot, qty in groups:
+            for target in locations:
+                if location.parent_path.startswith(target.parent_path):
+                    available[product, target, lot] += qty
+                    available[product, target, False] += qty
+        return available
 
     def _prepare_move_vals(self, source, destination, lot, product=None, quantity=None):
         self.ensure_one()

@@ -1,5 +1,3 @@
-from collections import defaultdict
-
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
@@ -156,25 +154,9 @@ class SerialJobPart(models.TransientModel):
         (self - wizards).available_qty = 0.0
         if not wizards:
             return
-        available = defaultdict(float)
-        # sudo: a technician may not read every quant of the van's parent
-        groups = (
-            self.env["stock.quant"]
-            .sudo()
-            ._read_group(
-                [
-                    ("product_id", "in", wizards.product_id.ids),
-                    ("location_id", "child_of", wizards.location_id.ids),
-                ],
-                ["product_id", "location_id", "lot_id"],
-                ["quantity:sum"],
-            )
+        available = self.env["serial.service.line"]._get_available_quantities(
+            wizards.product_id, wizards.location_id
         )
-        for product, location, lot, qty in groups:
-            for target in wizards.location_id:
-                if location.parent_path.startswith(target.parent_path):
-                    available[product, target, lot] += qty
-                    available[product, target, False] += qty
         for wizard in wizards:
             wizard.available_qty = available[
                 wizard.product_id, wizard.location_id, wizard.lot_id or False
