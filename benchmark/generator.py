@@ -256,14 +256,19 @@ BLACK_USAGE = 5000.0
 COLOR_USAGE = 500.0
 SERIALS_PER_CONTRACT = 3
 METERED_CONTRACT_AMOUNT = 385.0
+# pooled: black 15000 - 1000 = 14000 billable, 10000 at 0.02 + 4000 at 0.01 =
+# 240.00 (two lines, one per tier); colour 1500 - 200 = 1300 at 0.05 = 65.00;
+# 100 + 240 + 65 = 405.00, on 4 invoice lines instead of 7
+POOLED_CONTRACT_AMOUNT = 405.0
 PLAIN_CONTRACT_AMOUNT = 100.0
 
 
-def make_contracts(env, catalog, count, tag, metered=True):
+def make_contracts(env, catalog, count, tag, metered=True, pooled=False):
     """`count` running contracts due today. Metered ones cover 3 serials
-    each, with the template's two tariffs and, per serial and meter, a
-    reading at the last invoice and one a day ago; plain ones bill only
-    their rental line (subscription_oca's own invoice)."""
+    each, with the template's two tariffs (per serial, or `pooled` over the
+    three) and, per serial and meter, a reading at the last invoice and one a
+    day ago; plain ones bill only their rental line (subscription_oca's own
+    invoice)."""
     env = env(context=dict(env.context, tracking_disable=True))
     today = fields.Date.context_today(env["res.partner"])
     customers = catalog.customers
@@ -291,6 +296,8 @@ def make_contracts(env, catalog, count, tag, metered=True):
     contracts.write({"recurring_next_date": today})
     if not metered:
         return contracts
+    if pooled:
+        contracts.usage_tariff_ids.pooled = True
     lots = env["stock.lot"].create(
         [
             {

@@ -48,6 +48,12 @@ def run_all(env, scale=DEFAULT_SCALE, only=None, log=progress, catalog=None):
             count = sizes["contracts"] * factor
             log(f"1. billing run, {count} contracts")
             results.append(scenarios.billing_run(env, catalog, count, tag=f"B{factor}"))
+        log(f"1. billing run, pooled tariffs, {sizes['contracts']} contracts")
+        results.append(
+            scenarios.billing_run(
+                env, catalog, sizes["contracts"], tag="BP", pooled=True
+            )
+        )
     if "coverage" in wanted:
         log(f"2. coverage, {sizes['coverage_lines']} lines")
         results.append(scenarios.coverage_batch(env, catalog, sizes["coverage_lines"]))

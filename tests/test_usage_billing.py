@@ -177,3 +177,36 @@ class TestUsageBilling(SerialServiceCase):
         self.assertEqual(len(good.invoice_ids), 1)
         self.assertFalse(bad.invoice_ids)
         self.assertIn("broken contract", bad.activity_ids.note)
+
+    def test_billing_run_posts_a_batch_as_generate_invoice_does(self):
+        lot1, lot2 = self.lots[:2]
+        posted = self._contract(lot1, {"price_unit": 0.1}, mode="invoice")
+        draft = self._contract(lot2, {"price_unit": 0.1})
+        self._read(lot1, 20, 100)
+        self._read(lot1, 1, 400)
+        self._read(lot2, 20, 50)
+        self._read(lot2, 1, 80)
+        next_dates = {c: c.recurring_next_date for c in posted | draft}
+        failed = (posted | draft)._run_usage_billing()
+        self.assertFalse(failed)
+        # one invoice each, in the state the template asks for: the batch
+        # behaves as subscription_oca's generate_invoice, contract by contract
+        self.assertEqual(posted.invoice_ids.state, "posted")
+        self.assertEqual(draft.invoice_ids.state, "draft")
+        usage = self._usage_lines(posted.invoice_ids)
+        self.assertEqual((usage.quantity, usage.price_subtotal), (300, 30.0))
+        self.assertEqual(self._usage_lines(draft.invoice_ids).quantity, 30)
+        self.assertEqual(
+            lot1.meter_reading_ids.invoice_line_id, usage, "billed once, on it"
+        )
+        # the next invoice dates moved on, and each contract says what it got
+        for contract in posted | draft:
+            self.assertGreater(contract.recurring_next_date, next_dates[contract])
+        notes = {
+            contract: " ".join(
+                str(body) for body in contract.message_ids.mapped("body")
+            )
+            for contract in posted | draft
+        }
+        self.assertIn(posted.invoice_ids.name, notes[posted])
+        self.assertIn("To validate", notes[draft])
