@@ -13,7 +13,7 @@ FULL_SIZES = {
     "import_rows": 100000,
     "serials": 1000000,
 }
-DEFAULT_SCALE = 0.1
+DEFAULT_SCALE = 1.0
 INFO = "(for information)"
 
 
