@@ -1,6 +1,6 @@
 """Benchmark entry point, called by tools/benchmark.sh (see BENCHMARKS.md).
 
-python3 tools/benchmark.py --database DB [--scale 0.1] [--only billing]
+python3 tools/benchmark.py --database DB [--scale 1] [--only billing]
     [--commit] -- <odoo options: --db_host, --addons-path, ...>
 """
 

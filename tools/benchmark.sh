@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark serial_service at the size of a real service company, each
 # scenario against its baseline in the same run (see BENCHMARKS.md):
-#     bash tools/benchmark.sh [--scale 0.1] [--only billing|coverage|import|serials]
-# --scale 1 is the issue's size (1,000,000 serials, 100,000 readings...).
+#     bash tools/benchmark.sh [--scale 1] [--only billing|coverage|import|serials]
+# --scale 1 (the default) is the issue's size (1,000,000 serials, 100,000
+# readings...); --scale 0.1 a tenth of it.
 # It creates its own database (dropped at the end unless KEEP_DB is set).
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
