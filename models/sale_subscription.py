@@ -529,43 +529,12 @@ class SaleSubscription(models.Model):
             # contracts may invoice them
             contracts.check_access("write")
         days = {contract.id: contract.recurring_next_date for contract in contracts}
-        vals_list, usage_lines = [], []
-        for contract in contracts:
-            contract = contract.with_company(contract.company_id)
-            # serials with nothing new to bill are billed on an estimate
-            contract._create_usage_estimates()
-            usage = contract._get_usage_lines()
-            line_ids = [
-                Command.create(line._prepare_account_move_line())
-                for line in contract.sale_subscription_line_ids
-            ] + [Command.create(vals) for vals, _readings in usage]
-            # the usage lines are in line_ids already: the hook must not add
-            # them a second time
-            vals_list.append(
-                contract.with_context(
-                    serial_usage_lines_added=True
-                )._prepare_account_move(line_ids)
-            )
-            usage_lines.append(usage)
-        # sudo and context: as subscription_oca's create_invoice; a run creates
-        # many invoices: no "created" note nor follower on each (the contract
-        # gets the note)
-        invoices = (
-            Move.sudo()
-            .with_context(
-                default_move_type="out_invoice",
-                journal_type="sale",
-                mail_create_nolog=True,
-                mail_create_nosubscribe=True,
-            )
-            .create(vals_list)
-        )
-        for contract, invoice, usage in zip(
-            contracts, invoices, usage_lines, strict=True
-        ):
-            contract._link_usage_readings(
-                invoice.invoice_line_ids, days[contract.id], usage_lines=usage
-            )
+        invoices = Move
+        # each company's invoices in its own journals, as the cron's
+        # with_company does for subscription_oca
+        for company in contracts.company_id:
+            group = contracts.filtered(lambda s, c=company: s.company_id == c)
+            invoices |= group.with_company(company)._create_invoices_batch(days)
         to_post = invoices.filtered(
             lambda move: move.subscription_id.template_id.invoicing_mode != "draft"
         )
@@ -604,6 +573,46 @@ class SaleSubscription(models.Model):
                 for invoice in invoices
             }
         )
+        return invoices
+
+    def _create_invoices_batch(self, days):
+        """The invoices of these contracts (one company) in one create, their
+        usage readings linked to the lines that bill them."""
+        vals_list, usage_lines = [], []
+        for contract in self:
+            # serials with nothing new to bill are billed on an estimate
+            contract._create_usage_estimates()
+            usage = contract._get_usage_lines()
+            line_ids = [
+                Command.create(line._prepare_account_move_line())
+                for line in contract.sale_subscription_line_ids
+            ] + [Command.create(vals) for vals, _readings in usage]
+            # the usage lines are in line_ids already: the hook must not add
+            # them a second time
+            vals_list.append(
+                contract.with_context(
+                    serial_usage_lines_added=True
+                )._prepare_account_move(line_ids)
+            )
+            usage_lines.append(usage)
+        # sudo and context: as subscription_oca's create_invoice; a run creates
+        # many invoices: no "created" note nor follower on each (the contract
+        # gets the note)
+        invoices = (
+            self.env["account.move"]
+            .sudo()
+            .with_context(
+                default_move_type="out_invoice",
+                journal_type="sale",
+                mail_create_nolog=True,
+                mail_create_nosubscribe=True,
+            )
+            .create(vals_list)
+        )
+        for contract, invoice, usage in zip(self, invoices, usage_lines, strict=True):
+            contract._link_usage_readings(
+                invoice.invoice_line_ids, days[contract.id], usage_lines=usage
+            )
         return invoices
 
     def _get_invoice_note(self, invoice):

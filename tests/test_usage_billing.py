@@ -210,3 +210,44 @@ class TestUsageBilling(SerialServiceCase):
         }
         self.assertIn(posted.invoice_ids.name, notes[posted])
         self.assertIn("To validate", notes[draft])
+
+    def test_billing_run_invoices_each_company_in_its_own_journals(self):
+        other = self.env["res.company"].create({"name": "Billing Other Co"})
+        self.env["account.chart.template"].try_loading(
+            "generic_coa", company=other, install_demo=False
+        )
+        lot = self.lots[0]
+        here = self._contract(lot, {"price_unit": 0.1})
+        self._read(lot, 20, 100)
+        self._read(lot, 1, 400)
+        template = self.env["sale.subscription.template"].create(
+            {"name": "Other company rental", "invoicing_mode": "draft"}
+        )
+        there = (
+            self.env["sale.subscription"]
+            .with_company(other)
+            .create(
+                {
+                    "partner_id": self.customer.id,
+                    "template_id": template.id,
+                    "pricelist_id": self.pricelist.id,
+                    "company_id": other.id,
+                    "date_start": fields.Date.today() - timedelta(days=30),
+                    "sale_subscription_line_ids": [
+                        Command.create({"product_id": self.rental.id, "price_unit": 70})
+                    ],
+                }
+            )
+        )
+        there.stage_id = self.env.ref("subscription_oca.subscription_stage_in_progress")
+        # the product's taxes are the first company's (subscription_oca does
+        # not filter them by company): none on the other company's line
+        there.sale_subscription_line_ids.tax_ids = False
+        self.assertFalse((here | there)._run_usage_billing())
+        for contract in here | there:
+            invoice = contract.invoice_ids
+            self.assertEqual(len(invoice), 1)
+            self.assertEqual(invoice.company_id, contract.company_id)
+            self.assertEqual(invoice.journal_id.company_id, contract.company_id)
+        self.assertEqual(there.invoice_ids.amount_untaxed, 70.0)
+        self.assertEqual(self._usage_lines(here.invoice_ids).quantity, 300)
