@@ -832,6 +832,8 @@ class MaintenanceRequest(models.Model):
                 )
             )
         van_free = defaultdict(float)
+        # sudo: the technician planning a job reads the stock of the vans of
+        # the technicians concerned, not only what their own rules show
         for location, product, qty, reserved in (
             self.env["stock.quant"]
             .sudo()
@@ -848,6 +850,8 @@ class MaintenanceRequest(models.Model):
             van_free[van, product] += qty - reserved
         on_the_way = defaultdict(float)
         if open_jobs.procurement_group_id:
+            # sudo: the transfers on their way to the vans are the company's,
+            # whoever plans the job
             for group, product, qty in (
                 self.env["stock.move"]
                 .sudo()

@@ -444,6 +444,8 @@ class StockLot(models.Model):
     def unlink(self):
         """A serial whose usage or service was billed stays: the invoices
         point at it."""
+        # sudo: the guard counts every billed reading and line of the serial,
+        # including those the user deleting it may not read
         billed_readings = (
             self.env["serial.meter.reading"]
             .sudo()
@@ -784,6 +786,8 @@ class StockLot(models.Model):
                     "record": invoice,
                 }
             )
+        # sudo: tracking values are readable only through their messages;
+        # these are the serial's own, which the user may read
         trackings = (
             self.env["mail.tracking.value"]
             .sudo()

@@ -90,6 +90,8 @@ class StockMove(models.Model):
         )
         if not lines:
             return
+        # sudo: stock users do not read the customers' quants, yet a serial
+        # already at a customer must be refused whoever delivers it
         at_customer = (
             self.env["stock.quant"]
             .sudo()
