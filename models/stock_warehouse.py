@@ -53,33 +53,16 @@ class StockWarehouse(models.Model):
                 }
             )
             route = self.env["stock.route"].create(
-                {
-                    "name": self.env._(
+                warehouse._prepare_van_route_vals(
+                    self.env._(
                         "%(warehouse)s: Resupply van from depot",
                         warehouse=warehouse.name,
                     ),
-                    "product_selectable": False,
-                    "warehouse_selectable": False,
-                    "company_id": warehouse.company_id.id,
-                    "rule_ids": [
-                        Command.create(
-                            {
-                                "name": self.env._(
-                                    "%(warehouse)s: Stock → Vans",
-                                    warehouse=warehouse.name,
-                                ),
-                                "action": "pull",
-                                "procure_method": "make_to_stock",
-                                "location_src_id": warehouse.lot_stock_id.id,
-                                "location_dest_id": vans.id,
-                                "picking_type_id": picking_type.id,
-                                "warehouse_id": warehouse.id,
-                                "company_id": warehouse.company_id.id,
-                                "group_propagation_option": "propagate",
-                            }
-                        )
-                    ],
-                }
+                    self.env._("%(warehouse)s: Stock → Vans", warehouse=warehouse.name),
+                    "make_to_stock",
+                    vans,
+                    picking_type,
+                )
             )
             warehouse.write(
                 {
@@ -102,38 +85,49 @@ class StockWarehouse(models.Model):
             lambda w: w.van_parent_location_id and not w.van_job_route_id
         ):
             route = self.env["stock.route"].create(
-                {
-                    "name": self.env._(
-                        "%(warehouse)s: Parts for a job",
+                warehouse._prepare_van_route_vals(
+                    self.env._(
+                        "%(warehouse)s: Parts for a job", warehouse=warehouse.name
+                    ),
+                    self.env._(
+                        "%(warehouse)s: Stock → Vans, bought for a job",
                         warehouse=warehouse.name,
                     ),
-                    "product_selectable": False,
-                    "warehouse_selectable": False,
-                    "company_id": warehouse.company_id.id,
-                    "rule_ids": [
-                        Command.create(
-                            {
-                                "name": self.env._(
-                                    "%(warehouse)s: Stock → Vans, bought for a job",
-                                    warehouse=warehouse.name,
-                                ),
-                                "action": "pull",
-                                "procure_method": "make_to_order",
-                                "location_src_id": warehouse.lot_stock_id.id,
-                                "location_dest_id": (
-                                    warehouse.van_parent_location_id.id
-                                ),
-                                "picking_type_id": warehouse.van_resupply_type_id.id,
-                                "warehouse_id": warehouse.id,
-                                "company_id": warehouse.company_id.id,
-                                "group_propagation_option": "propagate",
-                            }
-                        )
-                    ],
-                }
+                    "make_to_order",
+                    warehouse.van_parent_location_id,
+                    warehouse.van_resupply_type_id,
+                )
             )
             warehouse.van_job_route_id = route
         return True
+
+    def _prepare_van_route_vals(
+        self, name, rule_name, procure_method, vans, picking_type
+    ):
+        """A route of one pull rule from the depot's stock into the vans, kept
+        off products and warehouses (procurements name it)."""
+        self.ensure_one()
+        return {
+            "name": name,
+            "product_selectable": False,
+            "warehouse_selectable": False,
+            "company_id": self.company_id.id,
+            "rule_ids": [
+                Command.create(
+                    {
+                        "name": rule_name,
+                        "action": "pull",
+                        "procure_method": procure_method,
+                        "location_src_id": self.lot_stock_id.id,
+                        "location_dest_id": vans.id,
+                        "picking_type_id": picking_type.id,
+                        "warehouse_id": self.id,
+                        "company_id": self.company_id.id,
+                        "group_propagation_option": "propagate",
+                    }
+                )
+            ],
+        }
 
     @api.model
     def _create_van_setup_all(self):
