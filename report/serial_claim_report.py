@@ -1,7 +1,7 @@
 from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
-from .kpi_period import period_domain
+from .kpi_period import period_domain, ratio_of_sums
 
 
 class SerialClaimReport(models.Model):
@@ -80,10 +80,8 @@ class SerialClaimReport(models.Model):
         """Credited over claimed of the whole group, not an average of claims."""
         if aggregate_spec.split(":")[0] != "recovery_rate":
             return super()._read_group_select(aggregate_spec, query)
-        return SQL(
-            "100.0 * SUM(%s) / NULLIF(SUM(%s), 0)",
-            self._field_to_sql(self._table, "credited_amount", query),
-            self._field_to_sql(self._table, "claimed_amount", query),
+        return ratio_of_sums(
+            self, query, "credited_amount", "claimed_amount", factor=100.0
         )
 
     @api.model

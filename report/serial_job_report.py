@@ -1,7 +1,7 @@
 from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
-from .kpi_period import period_domain
+from .kpi_period import period_domain, ratio_of_sums
 
 
 class SerialJobReport(models.Model):
@@ -139,12 +139,7 @@ class SerialJobReport(models.Model):
         fname = aggregate_spec.split(":")[0]
         if fname not in ratios:
             return super()._read_group_select(aggregate_spec, query)
-        numerator, denominator = ratios[fname]
-        return SQL(
-            "100.0 * SUM(%s) / NULLIF(SUM(%s), 0)",
-            self._field_to_sql(self._table, numerator, query),
-            self._field_to_sql(self._table, denominator, query),
-        )
+        return ratio_of_sums(self, query, *ratios[fname], factor=100.0)
 
     @api.model
     def _get_kpi_sheets(self, date_from=None, date_to=None):

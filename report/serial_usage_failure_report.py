@@ -1,7 +1,7 @@
 from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
-from .kpi_period import period_domain
+from .kpi_period import period_domain, ratio_of_sums
 
 # usage is counted in thousands of hours for time meters, in millions of units
 # (pages, cycles...) for the others
@@ -144,11 +144,7 @@ class SerialUsageFailureReport(models.Model):
         level of grouping."""
         if aggregate_spec.split(":")[0] != "failure_rate":
             return super()._read_group_select(aggregate_spec, query)
-        return SQL(
-            "SUM(%s)::float / NULLIF(SUM(%s), 0)",
-            self._field_to_sql(self._table, "failure_count", query),
-            self._field_to_sql(self._table, "usage_scaled", query),
-        )
+        return ratio_of_sums(self, query, "failure_count", "usage_scaled")
 
     @api.model
     def _get_kpi_sheets(self, date_from=None, date_to=None):
