@@ -13,30 +13,12 @@ ensure_postgres
 ensure_db_role
 ensure_python_requirements
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/serial_service_bench.XXXXXX")
-db="serial_service_bench_$(date +%s)_$$"
-make_addons_dir "$work/addons"
+start_scratch_db serial_service_bench "${SERIAL_SERVICE_BENCH_TEMPLATE:-}"
 odoo_args=(
     --db_host "$PGHOST" --db_port "$PGPORT" --db_user "$DB_USER" --db_password "$DB_PASSWORD"
     --addons-path "$work/addons" --data-dir "$work/data" --log-level warn
 )
 
-cleanup() {
-    if [ -z "${KEEP_DB:-}" ]; then
-        dropdb --if-exists -U postgres "$db" >/dev/null 2>&1 \
-            || pg_superuser_psql -qc "drop database if exists \"$db\"" >/dev/null 2>&1
-        rm -rf "$work"
-    else
-        say "kept database $db"
-    fi
-}
-trap cleanup EXIT
-
-if [ -n "${SERIAL_SERVICE_BENCH_TEMPLATE:-}" ]; then
-    # Developer shortcut: start from a database that already has the dependencies.
-    pg_superuser_psql -qc "create database \"$db\" owner \"$DB_USER\" template \"$SERIAL_SERVICE_BENCH_TEMPLATE\"" >/dev/null \
-        || die "cannot copy template database $SERIAL_SERVICE_BENCH_TEMPLATE"
-fi
 say "creating the database $db with serial_service (no demo data)"
 odoo_cmd "${odoo_args[@]}" -d "$db" -i serial_service --without-demo=all \
     --stop-after-init >"$work/install.log" 2>&1 \

@@ -96,6 +96,30 @@ ensure_chromium() {
         || die "could not install chromium with apt-get: install Chromium (or Google Chrome) for the browser tests"
 }
 
+start_scratch_db() {
+    # A work folder and a database name of their own (prefix $1), both removed
+    # on exit unless KEEP_DB is set; the database copies the template $2 when
+    # given (developer shortcut: a database that already has the dependencies).
+    work=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
+    db="$1_$(date +%s)_$$"
+    make_addons_dir "$work/addons"
+    trap drop_scratch_db EXIT
+    if [ -n "${2:-}" ]; then
+        pg_superuser_psql -qc "create database \"$db\" owner \"$DB_USER\" template \"$2\"" >/dev/null \
+            || die "cannot copy template database $2"
+    fi
+}
+
+drop_scratch_db() {
+    if [ -z "${KEEP_DB:-}" ]; then
+        dropdb --if-exists -U postgres "$db" >/dev/null 2>&1 \
+            || pg_superuser_psql -qc "drop database if exists \"$db\"" >/dev/null 2>&1
+        rm -rf "$work"
+    else
+        say "kept database $db and $work"
+    fi
+}
+
 make_addons_dir() {
     # Odoo finds an add-on by its folder name: expose this checkout as serial_service.
     local dir=$1

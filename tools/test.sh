@@ -9,28 +9,9 @@ ensure_db_role
 ensure_python_requirements
 ensure_chromium
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/serial_service_test.XXXXXX")
-db="serial_service_test_$(date +%s)_$$"
-make_addons_dir "$work/addons"
+start_scratch_db serial_service_test "${SERIAL_SERVICE_TEST_TEMPLATE:-}"
 log="$work/odoo.log"
 port=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-
-cleanup() {
-    if [ -z "${KEEP_DB:-}" ]; then
-        dropdb --if-exists -U postgres "$db" >/dev/null 2>&1 \
-            || pg_superuser_psql -qc "drop database if exists \"$db\"" >/dev/null 2>&1
-        rm -rf "$work"
-    else
-        say "kept database $db and $work"
-    fi
-}
-trap cleanup EXIT
-
-if [ -n "${SERIAL_SERVICE_TEST_TEMPLATE:-}" ]; then
-    # Developer shortcut: start from a database that already has the dependencies.
-    pg_superuser_psql -qc "create database \"$db\" owner \"$DB_USER\" template \"$SERIAL_SERVICE_TEST_TEMPLATE\"" >/dev/null \
-        || die "cannot copy template database $SERIAL_SERVICE_TEST_TEMPLATE"
-fi
 
 say "installing serial_service with its tests in the fresh database $db (log: $log)"
 odoo_cmd \
