@@ -1,17 +1,21 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+# what a product counts as on a job: warranties and contract rules cover each
+# kind separately
+LINE_TYPES = [
+    ("part", "Part"),
+    ("consumable", "Consumable"),
+    ("labour", "Labour"),
+    ("travel", "Travel"),
+]
+
 
 class ProductTemplate(models.Model):
     _inherit = "product.template"
 
     service_line_type = fields.Selection(
-        selection=[
-            ("part", "Part"),
-            ("consumable", "Consumable"),
-            ("labour", "Labour"),
-            ("travel", "Travel"),
-        ],
+        selection=LINE_TYPES,
         string="Service Line Type",
         help="How this product counts on a service job: warranties and contract "
         "rules cover parts, consumables, labour and travel separately.",

@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from .product_template import LINE_TYPES
+
 # fields whose changes are noted on the contract's chatter
 AUDIT_FIELDS = [
     "sequence",
@@ -12,14 +14,6 @@ AUDIT_FIELDS = [
     "coverage_percent",
     "max_qty_per_period",
     "max_amount_per_period",
-]
-
-
-LINE_TYPES = [
-    ("part", "Part"),
-    ("consumable", "Consumable"),
-    ("labour", "Labour"),
-    ("travel", "Travel"),
 ]
 
 

@@ -3,6 +3,8 @@ from collections import defaultdict
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from .product_template import LINE_TYPES
+
 
 class SerialServiceLine(models.Model):
     _name = "serial.service.line"
@@ -34,12 +36,7 @@ class SerialServiceLine(models.Model):
         help="The contract whose rule decided this line's coverage.",
     )
     line_type = fields.Selection(
-        selection=[
-            ("part", "Part"),
-            ("consumable", "Consumable"),
-            ("labour", "Labour"),
-            ("travel", "Travel"),
-        ],
+        selection=LINE_TYPES,
         compute="_compute_line_type",
         store=True,
         readonly=False,

@@ -1,6 +1,8 @@
 from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
+from odoo.addons.serial_service.models.product_template import LINE_TYPES
+
 from .kpi_period import period_domain
 
 
@@ -45,12 +47,7 @@ class SerialContractProfitReport(models.Model):
         groups="serial_service.group_service_technician",
     )
     line_type = fields.Selection(
-        selection=[
-            ("part", "Part"),
-            ("consumable", "Consumable"),
-            ("labour", "Labour"),
-            ("travel", "Travel"),
-        ],
+        selection=LINE_TYPES,
         readonly=True,
     )
     revenue = fields.Monetary(string="Invoiced", readonly=True)

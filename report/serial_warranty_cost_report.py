@@ -1,6 +1,8 @@
 from odoo import api, fields, models, tools
 from odoo.tools import SQL
 
+from odoo.addons.serial_service.models.product_template import LINE_TYPES
+
 from .kpi_period import period_domain
 
 
@@ -53,12 +55,7 @@ class SerialWarrantyCostReport(models.Model):
         "product.product", string="Part or Service", readonly=True
     )
     line_type = fields.Selection(
-        selection=[
-            ("part", "Part"),
-            ("consumable", "Consumable"),
-            ("labour", "Labour"),
-            ("travel", "Travel"),
-        ],
+        selection=LINE_TYPES,
         readonly=True,
     )
     customer_id = fields.Many2one("res.partner", string="Customer", readonly=True)

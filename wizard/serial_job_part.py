@@ -1,6 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from odoo.addons.serial_service.models.product_template import LINE_TYPES
+
 
 class SerialJobPart(models.TransientModel):
     """The job form's "Add part" button: scan the part's serial or barcode (or
@@ -35,12 +37,7 @@ class SerialJobPart(models.TransientModel):
     )
     tracking = fields.Selection(related="product_id.tracking")
     line_type = fields.Selection(
-        selection=[
-            ("part", "Part"),
-            ("consumable", "Consumable"),
-            ("labour", "Labour"),
-            ("travel", "Travel"),
-        ],
+        selection=LINE_TYPES,
         compute="_compute_line_type",
     )
     lot_id = fields.Many2one(
