@@ -49,7 +49,7 @@ class SerialJobReport(models.Model):
     fixed_count = fields.Integer(
         string="Corrective Jobs Done", readonly=True, help="Corrective jobs closed."
     )
-    first_time_fix_count = fields.Integer(string="Fixed First Time", readonly=True)
+    first_time_fix_count = fields.Integer(string="First-Time Fixes", readonly=True)
     repeat_rate = fields.Float(
         string="Repeat Rate (%)",
         readonly=True,
