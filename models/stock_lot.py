@@ -15,7 +15,7 @@ class StockLot(models.Model):
 
     _inherit = "stock.lot"
 
-    # --- registry: owner, site, supplier ---
+    # --- registry: owner, site, supplier; equipment, contracts, jobs, meters ---
     customer_id = fields.Many2one(
         "res.partner",
         string="Owner",
