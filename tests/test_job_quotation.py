@@ -100,6 +100,17 @@ class TestJobQuotation(VisitCase):
         with self.assertRaises(UserError):
             order._create_invoices()
 
+    def test_jobs_completed_together_keep_one_invoice_each(self):
+        first = self._visit_job()
+        second = self._job([{"product_id": self.toner.id, "quantity": 4}])
+        self._quote(first).action_confirm()
+        self._quote(second).action_confirm()
+        (first | second).with_user(self.technician).action_complete_job()
+        self.assertEqual(first.invoice_ids, first.quotation_id.invoice_ids)
+        self.assertEqual(second.invoice_ids, second.quotation_id.invoice_ids)
+        self.assertEqual(len(first.invoice_ids | second.invoice_ids), 2)
+        self.assertAlmostEqual(second.invoice_ids.amount_untaxed, 320)
+
     def test_changed_line_asks_for_a_new_quotation(self):
         job = self._visit_job()
         first = self._quote(job)
