@@ -66,12 +66,20 @@
         "wizard/serial_job_part_views.xml",
         "wizard/serial_job_reading_views.xml",
         "wizard/serial_job_sign_views.xml",
+        "security/serial_service_visit_rules.xml",
+        "report/maintenance_request_service_report.xml",
+        "data/mail_template_data.xml",
+        "views/maintenance_request_visit_views.xml",
+        "views/sale_order_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/portal_service_request_templates.xml",
     ],
     "demo": [
         "demo/serial_service_demo.xml",
+        "demo/serial_service_visit_demo.xml",
     ],
     "external_dependencies": {
-        "python": ["python-barcode", "xlsxwriter"],
+        "python": ["python-barcode", "xlsxwriter", "qrcode"],
     },
     "assets": {
         "web.assets_backend": [

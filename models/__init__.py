@@ -27,3 +27,11 @@ from . import serial_usage_tariff
 from . import serial_usage_tier
 from . import serial_preventive_kit_line
 from . import sale_order
+from . import serial_job_timer
+from . import res_company_service_visit
+from . import res_config_settings
+from . import serial_service_line_quotation
+from . import sale_order_service_job
+from . import maintenance_request_report
+from . import maintenance_request_quotation
+from . import maintenance_request_timer

@@ -7,3 +7,4 @@ from . import serial_contract_profit_report
 from . import serial_meter_volume_report
 from . import stock_lot_overview_xlsx
 from . import stock_lot_label
+from . import stock_lot_label_qr

@@ -32,3 +32,7 @@ from . import test_kpi_export
 from . import test_service_dashboard
 from . import test_job_tour
 from . import test_job_phone
+from . import test_service_report
+from . import test_job_quotation
+from . import test_job_timer
+from . import test_portal_service_request
