@@ -22,6 +22,7 @@
         "subscription_oca",
         "portal",
         "spreadsheet_dashboard",
+        "resource",
     ],
     "data": [
         "security/serial_service_security.xml",
@@ -66,9 +67,14 @@
         "wizard/serial_job_part_views.xml",
         "wizard/serial_job_reading_views.xml",
         "wizard/serial_job_sign_views.xml",
+        "data/ir_cron_dispatch.xml",
+        "data/mail_template_dispatch.xml",
+        "views/dispatch_views.xml",
+        "views/dispatch_portal_templates.xml",
     ],
     "demo": [
         "demo/serial_service_demo.xml",
+        "demo/dispatch_demo.xml",
     ],
     "external_dependencies": {
         "python": ["python-barcode", "xlsxwriter"],

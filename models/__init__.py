@@ -27,3 +27,8 @@ from . import serial_usage_tariff
 from . import serial_usage_tier
 from . import serial_preventive_kit_line
 from . import sale_order
+from . import res_users_dispatch
+from . import maintenance_request_dispatch
+from . import sale_subscription_template_visit
+from . import sale_subscription_visit
+from . import maintenance_request_visit
