@@ -1,3 +1,4 @@
+from ast import literal_eval
 from datetime import datetime
 
 from freezegun import freeze_time
@@ -189,3 +190,27 @@ class TestDispatch(DispatchCase):
         with self.assertQueryCount(28):
             by_job = jobs._get_technician_suggestions_by_job()
         self.assertEqual(set(by_job), set(jobs.ids))
+
+    @freeze_time(MONDAY)
+    def test_board_for_managers_only(self):
+        self.env["stock.quant"]._update_available_quantity(
+            self.fuser, self.ben.van_location_id, 1
+        )
+        job = self._make_job({self.fuser: 1})
+        Job = self.env["maintenance.request"].with_user(self.manager)
+        for xmlid in ("action_dispatch", "action_dispatch_calendar"):
+            action = self.env.ref(f"serial_service.maintenance_request_{xmlid}")
+            views = Job.get_views(
+                [(v.view_id.id, v.view_mode) for v in action.view_ids]
+            )
+            self.assertTrue(views["views"])
+        action = self.env.ref("serial_service.maintenance_request_action_dispatch")
+        rows = Job.search_read(
+            [*literal_eval(action.domain), ("id", "=", job.id)],
+            ["dispatch_suggestion_user_id", "dispatch_suggestion_reasons"],
+        )
+        self.assertEqual(rows[0]["dispatch_suggestion_user_id"][0], self.ben.id)
+        menu = self.env.ref("serial_service.maintenance_request_menu_dispatch_root")
+        Menu = self.env["ir.ui.menu"]
+        self.assertIn(menu.id, Menu.with_user(self.manager)._visible_menu_ids())
+        self.assertNotIn(menu.id, Menu.with_user(self.ann)._visible_menu_ids())
