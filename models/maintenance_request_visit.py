@@ -2,7 +2,7 @@ import uuid
 from datetime import datetime, time, timedelta
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import consteq
 
 from .sale_subscription_visit import CLEAR_WIN_MARGIN
@@ -99,8 +99,11 @@ class MaintenanceRequest(models.Model):
 
     def _assign_clear_winners(self):
         """Assign each job whose top suggestion clearly leads the others (or
-        stands alone); the others wait for the dispatcher."""
+        stands alone); the others wait for the dispatcher. A job that cannot
+        be assigned (its parts cannot be planned) stays unassigned, with an
+        activity saying why; the others go on. Returns the jobs assigned."""
         suggestions = self._get_technician_suggestions_by_job()
+        assigned = self.browse()
         for job in self:
             ranked = suggestions.get(job.id) or []
             if not ranked:
@@ -109,7 +112,18 @@ class MaintenanceRequest(models.Model):
                 CLEAR_WIN_MARGIN
             ):
                 continue
-            job.action_assign_technician(ranked[0]["user_id"])
+            try:
+                with self.env.cr.savepoint():
+                    job.action_assign_technician(ranked[0]["user_id"])
+                assigned |= job
+            except (UserError, ValidationError) as error:  # the savepoint undid it
+                job.activity_schedule(
+                    "mail.mail_activity_data_warning",
+                    summary=self.env._("Planned visit not assigned"),
+                    note=str(error),
+                    user_id=job.subscription_id.user_id.id or self.env.uid,
+                )
+        return assigned
 
     def _ensure_visit_token(self):
         # sudo: the token is hidden from technicians' reads, and whoever

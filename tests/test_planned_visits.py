@@ -120,6 +120,32 @@ class TestPlannedVisits(DispatchCase):
             [self.ann.id, self.ben.id],
         )
 
+    @freeze_time("2026-03-18 06:00:00")
+    def test_a_visit_that_cannot_be_assigned_leaves_an_activity(self):
+        # a second copier model whose visits need a fuser, in a van whose
+        # warehouse cannot bring parts: that visit waits, the other is assigned
+        kit_copier = self._make_product(
+            "Kit Copier",
+            categ=self.categ_copiers,
+            serial_service_managed=True,
+            preventive_kit_line_ids=[
+                Command.create({"product_id": self.fuser.id, "quantity": 1})
+            ],
+        )
+        kit_lot = self._make_lots(kit_copier, ["DISP-KIT"])
+        kit_lot.write({"customer_id": self.customer.id, "site_id": self.site.id})
+        self.contract.covered_lot_ids |= kit_lot
+        self.warehouse.van_job_route_id = False
+        visits = self.contract._create_planned_visits()
+        self.assertEqual(len(visits), 2)
+        done = visits.filtered(lambda v: v.lot_id == self.lot)
+        waiting = visits - done
+        self.assertEqual(done.user_id, self.ann)
+        self.assertFalse(waiting.user_id)
+        self.assertFalse(waiting.schedule_date)
+        self.assertEqual(waiting.activity_ids.summary, "Planned visit not assigned")
+        self.assertIn("no route for job parts", str(waiting.activity_ids.note))
+
 
 @tagged("post_install", "-at_install")
 class TestPlannedVisitPortal(HttpCase):
