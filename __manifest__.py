@@ -22,6 +22,7 @@
         "subscription_oca",
         "portal",
         "spreadsheet_dashboard",
+        "resource",
     ],
     "data": [
         "security/serial_service_security.xml",
@@ -73,10 +74,15 @@
         "views/sale_order_views.xml",
         "views/res_config_settings_views.xml",
         "views/portal_service_request_templates.xml",
+        "data/ir_cron_dispatch.xml",
+        "data/mail_template_dispatch.xml",
+        "views/dispatch_views.xml",
+        "views/dispatch_portal_templates.xml",
     ],
     "demo": [
         "demo/serial_service_demo.xml",
         "demo/serial_service_visit_demo.xml",
+        "demo/dispatch_demo.xml",
     ],
     "external_dependencies": {
         "python": ["python-barcode", "xlsxwriter", "qrcode"],

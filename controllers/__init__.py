@@ -1,3 +1,4 @@
 from . import device_api
 from . import portal
 from . import portal_service_request
+from . import dispatch_portal

@@ -35,3 +35,8 @@ from . import sale_order_service_job
 from . import maintenance_request_report
 from . import maintenance_request_quotation
 from . import maintenance_request_timer
+from . import res_users_dispatch
+from . import maintenance_request_dispatch
+from . import sale_subscription_template_visit
+from . import sale_subscription_visit
+from . import maintenance_request_visit

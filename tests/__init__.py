@@ -36,3 +36,5 @@ from . import test_service_report
 from . import test_job_quotation
 from . import test_job_timer
 from . import test_portal_service_request
+from . import test_dispatch
+from . import test_planned_visits
