@@ -7,7 +7,10 @@ from . import stock_lot
 from . import stock_move
 from . import maintenance_equipment
 from . import maintenance_request
+from . import serial_contract_line_mixin
 from . import sale_subscription
+from . import sale_subscription_usage
+from . import sale_subscription_billing
 from . import res_users
 from . import serial_coverage_rule
 from . import serial_service_line

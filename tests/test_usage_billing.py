@@ -251,3 +251,36 @@ class TestUsageBilling(SerialServiceCase):
             self.assertEqual(invoice.journal_id.company_id, contract.company_id)
         self.assertEqual(there.invoice_ids.amount_untaxed, 70.0)
         self.assertEqual(self._usage_lines(here.invoice_ids).quantity, 300)
+
+    def _due_contracts(self, count, tag):
+        """count draft-mode contracts due today, one serial each with two
+        readings to bill, sharing one template."""
+        lots = self._make_lots(
+            self.product_unit, [f"BILQ-{tag}-{i}" for i in range(count)]
+        )
+        lots.write({"customer_id": self.customer.id})
+        first = self._contract(lots[0], {"included_qty": 10, "price_unit": 0.1})
+        contracts = first
+        for lot in lots[1:]:
+            contracts |= self._contract(lot, {"included_qty": 10, "price_unit": 0.1})
+        for index, lot in enumerate(lots):
+            self._read(lot, 20, 100 * index)
+            self._read(lot, 1, 100 * index + 60)
+        contracts.invalidate_recordset()
+        return contracts
+
+    def test_billing_batch_queries_do_not_grow_with_the_batch(self):
+        # a first run fills the caches of the registry (defaults, precisions)
+        self.assertFalse(self._due_contracts(1, "warm")._run_usage_billing())
+        for count in (3, 12):
+            contracts = self._due_contracts(count, count)
+            self.env.invalidate_all()
+            # one query count for any batch size: reads, estimates, the
+            # invoices' create and the readings' links are done in batch
+            with self.assertQueryCount(98):
+                self.assertFalse(contracts._run_usage_billing())
+            self.assertEqual(len(contracts.invoice_ids), count)
+            self.assertEqual(
+                self._usage_lines(contracts.invoice_ids).mapped("quantity"),
+                [50.0] * count,
+            )
