@@ -66,6 +66,8 @@
         "wizard/serial_job_part_views.xml",
         "wizard/serial_job_reading_views.xml",
         "wizard/serial_job_sign_views.xml",
+        "data/decimal_precision_data.xml",
+        "views/serial_meter_reading_review_views.xml",
     ],
     "demo": [
         "demo/serial_service_demo.xml",

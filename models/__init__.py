@@ -27,3 +27,4 @@ from . import serial_usage_tariff
 from . import serial_usage_tier
 from . import serial_preventive_kit_line
 from . import sale_order
+from . import serial_meter_reading_review

@@ -1,35 +1,170 @@
 import logging
+import threading
+import time
 from collections import defaultdict
 
 import psycopg2.errors
 from markupsafe import Markup
 
-from odoo import Command, api, fields, models
+from odoo import Command, api, fields, models, modules
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
 # contracts invoiced in one account.move.create by the billing run
 BILLING_BATCH_SIZE = 100
+# seconds of billing per call of the scheduled job, well under a cron
+# worker's time limit; Odoo calls the job again while contracts remain
+BILLING_TIME_BUDGET = 300
 
 
 class SaleSubscription(models.Model):
     _inherit = "sale.subscription"
 
-    # --- the billing run ------------------------------------------------------
+    billing_run_date = fields.Date(
+        string="Billed by the Scheduler on",
+        readonly=True,
+        copy=False,
+        help="The day the scheduled billing run last invoiced this contract, or "
+        "tried to: it is not tried again that day.",
+    )
+
+    # --- manual invoicing takes the billing run's lock ------------------------
+    def create_invoice(self):
+        self._lock_for_manual_billing()
+        return super().create_invoice()
+
+    def create_sale_order(self):
+        self._lock_for_manual_billing()
+        return super().create_sale_order()
+
+    def _lock_for_manual_billing(self):
+        for contract in self:
+            if not contract._lock_for_billing():
+                raise UserError(
+                    self.env._(
+                        "Contract %(contract)s is being invoiced by the billing "
+                        "run right now, or was just invoiced by it: reload the "
+                        "contract and try again.",
+                        contract=contract.name,
+                    )
+                )
+
+    # --- the scheduled job ------------------------------------------------------
     @api.model
-    def _cron_usage_billing(self, batch_size=BILLING_BATCH_SIZE):
-        """Invoice the due contracts in batches (see `_run_usage_billing`)."""
+    def cron_subscription_management(
+        self, batch_size=BILLING_BATCH_SIZE, time_budget=BILLING_TIME_BUDGET
+    ):
+        """subscription_oca's scheduled job, its duties kept: the due
+        contracts are invoiced through the batched billing run, a batch at a
+        time, each committed, within a time budget per call; the progress
+        tells Odoo to call the job again while due contracts remain. When none
+        remains, the ended contracts are closed and those whose start has come
+        are started and invoiced, as subscription_oca does."""
         today = fields.Date.context_today(self)
-        due = self.search(
+        done, remaining, _failed = self._bill_due_contracts(
+            today, batch_size, time_budget
+        )
+        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        if not remaining:
+            self._close_ended_contracts(today)
+            self._start_contracts(today)
+
+    @api.model
+    def _cron_usage_billing(self, batch_size=BILLING_BATCH_SIZE, time_budget=None):
+        """The billing step of the scheduled job; returns the contracts that
+        failed."""
+        today = fields.Date.context_today(self)
+        return self._bill_due_contracts(today, batch_size, time_budget)[2]
+
+    @api.model
+    def _get_due_domain(self, today):
+        """Running contracts whose invoice date has come, with lines to
+        invoice (as subscription_oca), not yet tried by the scheduler today."""
+        return [
+            ("in_progress", "=", True),
+            ("recurring_next_date", "<=", today),
+            ("sale_subscription_line_ids", "!=", False),
+            "|",
+            ("billing_run_date", "=", False),
+            ("billing_run_date", "!=", today),
+        ]
+
+    @api.model
+    def _bill_due_contracts(self, today, batch_size, time_budget=None):
+        """Bill the due contracts a batch at a time, each batch committed
+        (outside tests), until none is left or the time budget (seconds) is
+        spent. Contracts another run holds are left to it. Returns (contracts
+        billed or tried, contracts left for a next call, contracts failed)."""
+        deadline = None if time_budget is None else time.monotonic() + time_budget
+        testing = modules.module.current_test or getattr(
+            threading.current_thread(), "testing", False
+        )
+        domain = self._get_due_domain(today)
+        held_elsewhere, done, failed = [], 0, self.browse()
+        while True:
+            batch = self.search(
+                [*domain, ("id", "not in", held_elsewhere)],
+                order="recurring_next_date, id",
+                limit=batch_size,
+            )
+            if not batch:
+                break
+            locked = batch._lock_for_billing_batch()
+            held_elsewhere += (batch - locked).ids
+            failed |= locked._run_usage_billing(batch_size)
+            # billed or failed (the activity says why): not again today
+            locked.write({"billing_run_date": today})
+            done += len(locked)
+            if not testing:
+                # each batch billed is kept, whatever happens to the next one
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+        remaining = self.search_count([*domain, ("id", "not in", held_elsewhere)])
+        return done, remaining, failed
+
+    @api.model
+    def _close_ended_contracts(self, today):
+        """subscription_oca's closing of the running contracts that ended,
+        but never one still due that another run is billing."""
+        ended = self.search(
             [
                 ("in_progress", "=", True),
-                ("recurring_next_date", "<=", today),
-                ("sale_subscription_line_ids", "!=", False),
+                ("recurring_rule_boundary", "=", False),
+                ("date", "<=", today),
+            ]
+        )
+        for contract in ended:
+            if (
+                contract.recurring_next_date
+                and contract.recurring_next_date <= today
+                and contract.sale_subscription_line_ids
+                and contract.billing_run_date != today
+            ):
+                continue
+            contract.with_company(contract.company_id).close_subscription()
+
+    @api.model
+    def _start_contracts(self, today):
+        """subscription_oca's start of the contracts whose start date has come:
+        started and invoiced at once, one by one, as subscription_oca does
+        (an error stops the job, as there; every due contract was billed
+        before)."""
+        starting = self.search(
+            [
+                ("in_progress", "=", False),
+                ("stage_id.type", "=", "pre"),
+                ("date_start", "<=", today),
             ],
             order="recurring_next_date, id",
         )
-        return due._run_usage_billing(batch_size)
+        for contract in starting:
+            contract = contract.with_company(contract.company_id)
+            contract.action_start_subscription()
+            contract.generate_invoice()
 
+    # --- the billing run ------------------------------------------------------
     def _run_usage_billing(self, batch_size=BILLING_BATCH_SIZE):
         """Invoice these contracts, a batch at a time: the invoices of a batch
         are built through subscription_oca's own hooks and created in one
@@ -144,10 +279,13 @@ class SaleSubscription(models.Model):
         # serials with nothing new to bill are billed on an estimate
         self._create_usage_estimates()
         unbilled = self._read_unbilled_readings()
+        last_billed = self._read_last_billed_readings()
         defaults = self._get_invoice_batch_defaults()
         vals_list, usage_lines = [], []
         for contract in self:
-            usage = contract._get_usage_lines(unbilled=unbilled)
+            usage = contract._get_usage_lines(
+                unbilled=unbilled, last_billed=last_billed
+            )
             line_ids = [
                 Command.create(line._prepare_account_move_line())
                 for line in contract.sale_subscription_line_ids
@@ -180,6 +318,13 @@ class SaleSubscription(models.Model):
             contract._link_usage_readings(
                 invoice.invoice_line_ids, days[contract.id], usage_lines=usage
             )
+        held = {
+            contract.id: contract._get_held_usage_note(days[contract.id], unbilled)
+            for contract in self
+        }
+        held = {contract_id: note for contract_id, note in held.items() if note}
+        if held:
+            self.browse(held)._message_log_batch(bodies=held)
         return invoices
 
     def _get_invoice_batch_defaults(self):

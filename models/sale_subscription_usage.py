@@ -1,8 +1,10 @@
 from collections import defaultdict
 
 from dateutil.relativedelta import relativedelta
+from markupsafe import Markup
 
 from odoo import Command, api, fields, models
+from odoo.tools import SQL, float_compare, float_round
 
 # sequence of the usage lines on an invoice, so they can be found again
 USAGE_SEQUENCE = 10000
@@ -46,12 +48,16 @@ class SaleSubscription(models.Model):
         invoice = super().create_invoice()
         if invoice:
             self._link_usage_readings(invoice.invoice_line_ids)
+            self._log_held_usage()
         return invoice
 
     def create_sale_order(self):
         if self._may_create_billing_document("sale.order"):
             self._create_usage_estimates()
-        return super().create_sale_order()
+        order = super().create_sale_order()
+        if order:
+            self._log_held_usage()
+        return order
 
     def generate_invoice(self):
         day = self.recurring_next_date
@@ -100,6 +106,10 @@ class SaleSubscription(models.Model):
                     contracts.usage_tariff_ids.meter_type_id,
                     day,
                 )
+                # never one for a serial and meter held for review either: its
+                # reading to review is not billed, and is either up to the day
+                # (nothing estimated with a reading to bill) or after it (nothing
+                # estimated before a later reading)
                 if (vals["lot_id"], vals["meter_type_id"]) in pairs
             ]
         # sudo: estimating is part of invoicing the contract, whoever may
@@ -130,25 +140,55 @@ class SaleSubscription(models.Model):
             order="reading_date, id",
         )
 
-    def _get_usage_lines(self, day=None, unbilled=None):
+    def _read_last_billed_readings(self):
+        """{(serial, meter): its last billed reading} for these contracts'
+        serials and tariff meters, in one query: where a period's usage
+        starts from."""
+        Reading = self.env["serial.meter.reading"]
+        lots, meters = self.covered_lot_ids, self.usage_tariff_ids.meter_type_id
+        if not lots or not meters:
+            return {}
+        Reading.flush_model(
+            ["lot_id", "meter_type_id", "reading_date", "invoice_line_id"]
+        )
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT DISTINCT ON (lot_id, meter_type_id) id
+                  FROM serial_meter_reading
+                 WHERE lot_id = ANY(%s) AND meter_type_id = ANY(%s)
+                   AND invoice_line_id IS NOT NULL
+              ORDER BY lot_id, meter_type_id, reading_date DESC, id DESC
+                """,
+                lots.ids,
+                meters.ids,
+            )
+        )
+        return {
+            (reading.lot_id, reading.meter_type_id): reading
+            for reading in Reading.browse(row[0] for row in rows)
+        }
+
+    def _get_usage_lines(self, day=None, unbilled=None, last_billed=None):
         """[(invoice line values, readings it bills)] of the usage since the
         last billed readings up to the invoice date, one group of lines per
         tariff, and per serial unless the tariff is pooled.
-        unbilled: `_read_unbilled_readings` of a batch holding this contract."""
+        unbilled, last_billed: `_read_unbilled_readings` and
+        `_read_last_billed_readings` of a batch holding this contract."""
         self.ensure_one()
         day = day or self._get_usage_day()
         tariffs = self.usage_tariff_ids
         lots = self.covered_lot_ids
         if not tariffs:
             return []
-        if unbilled is None:
-            unbilled = self._read_unbilled_readings(until=day)
-        until = fields.Datetime.to_datetime(day) + relativedelta(days=1)
-        readings = unbilled.filtered(
+        if last_billed is None:
+            last_billed = self._read_last_billed_readings()
+        readings = self._get_own_unbilled(day, unbilled)
+        held = self._get_held_readings(readings)
+        readings = readings.filtered(
             lambda r: (
-                r.lot_id in lots
-                and r.meter_type_id in tariffs.meter_type_id
-                and r.reading_date < until
+                (r.lot_id, r.meter_type_id) not in held
+                or r.reading_date < held[r.lot_id, r.meter_type_id].reading_date
             )
         )
         by_key = defaultdict(lambda: self.env["serial.meter.reading"])
@@ -169,7 +209,12 @@ class SaleSubscription(models.Model):
                     )
                 ]
                 if tariff.pooled
-                else [(lot, by_key[lot, tariff.meter_type_id]) for lot in lots]
+                else [
+                    (lot, by_key[lot, tariff.meter_type_id])
+                    for lot in lots
+                    # held for review: no line (the contract's note says why)
+                    if (lot, tariff.meter_type_id) not in held
+                ]
             )
             for group_lots, group_readings in groups:
                 credits = [
@@ -184,6 +229,9 @@ class SaleSubscription(models.Model):
                     day,
                     sequence,
                     credited=sum(units for _estimate, units in credits),
+                    start=None
+                    if tariff.pooled
+                    else last_billed.get((group_lots, tariff.meter_type_id)),
                 )
                 sequence += len(lines)
                 result += [(vals, group_readings) for vals in lines]
@@ -192,37 +240,85 @@ class SaleSubscription(models.Model):
                 result += [(vals, group_readings) for vals in lines]
         return result
 
+    def _get_own_unbilled(self, day, unbilled=None):
+        """This contract's readings to bill up to the day, among `unbilled`
+        (`_read_unbilled_readings` of a batch holding it) or read now."""
+        self.ensure_one()
+        if unbilled is None:
+            unbilled = self._read_unbilled_readings(until=day)
+        until = fields.Datetime.to_datetime(day) + relativedelta(days=1)
+        lots, meters = self.covered_lot_ids, self.usage_tariff_ids.meter_type_id
+        return unbilled.filtered(
+            lambda r: (
+                r.lot_id in lots
+                and r.meter_type_id in meters
+                and r.reading_date < until
+            )
+        )
+
+    @api.model
+    def _get_held_readings(self, readings):
+        """{(serial, meter): first reading to review} among these readings:
+        it and the later ones of its serial and meter wait for the review."""
+        held = {}
+        for reading in readings.sorted(lambda r: (r.reading_date, r.id)):
+            if reading.review_state == "to_review":
+                held.setdefault((reading.lot_id, reading.meter_type_id), reading)
+        return held
+
+    def _get_held_usage_note(self, day=None, unbilled=None):
+        """The note telling the contract which serials and meters were not
+        billed, held by a reading to review; empty when none."""
+        self.ensure_one()
+        if not self.usage_tariff_ids:
+            return ""
+        held = self._get_held_readings(
+            self._get_own_unbilled(day or self._get_usage_day(), unbilled)
+        )
+        if not held:
+            return ""
+        items = [
+            Markup("<li>%s</li>")
+            % self.env._(
+                "%(meter)s of %(serial)s: reading %(value)s of %(date)s is far above "
+                "its usual usage; it and the later readings are billed once it is "
+                "approved or corrected (Readings to Review)",
+                meter=meter.name,
+                serial=lot.name,
+                value=f"{reading.value:g}",
+                date=reading.reading_date.date(),
+            )
+            for (lot, meter), reading in held.items()
+        ]
+        return Markup("<p>%s</p><ul>%s</ul>") % (
+            self.env._("Usage held for review, not billed on this invoice:"),
+            Markup("").join(items),
+        )
+
+    def _log_held_usage(self, day=None):
+        for contract in self:
+            note = contract._get_held_usage_note(day)
+            if note:
+                contract._message_log(body=note)
+
     def _prepare_usage_line_vals(
-        self, tariff, lots, readings, day, sequence, credited=0.0
+        self, tariff, lots, readings, day, sequence, credited=0.0, start=None
     ):
         """credited: units of the readings' negative deltas (true-ups) that are
-        credited against earlier invoices instead (not this period's usage)."""
+        credited against earlier invoices instead (not this period's usage).
+        start: the serial's last billed reading, where its usage starts."""
         usage = sum(readings.mapped("delta")) + credited
         included = tariff.included_qty
         billable = max(usage - included, 0.0)
         segments = tariff._price_segments(billable)
-        amount = sum(qty * price for qty, price in segments)
-        serials = ", ".join(lots.mapped("name"))
-        period = self.env._(
-            "%(meter)s of %(serials)s to %(date)s: %(usage)s used, %(included)s "
-            "included",
-            meter=tariff.meter_type_id.name,
-            serials=serials,
-            date=day,
-            usage=f"{usage:g}",
-            included=f"{included:g}",
-        )
-        if readings:
-            first, last = (
-                readings.sorted("reading_date")[0],
-                readings.sorted("reading_date")[-1],
+        amount = sum(self._get_billed_amount(qty, price) for qty, price in segments)
+        if len(lots) == 1:
+            period = self._get_usage_line_label(
+                tariff, lots, readings, start, usage, billable
             )
-            period += self.env._(
-                " (readings %(first)s on %(first_date)s to %(last)s on %(last_date)s)",
-                first=f"{first.value:g}",
-                first_date=first.reading_date.date(),
-                last=f"{last.value:g}",
-                last_date=last.reading_date.date(),
+        else:
+            period = self._get_pooled_usage_line_label(
+                tariff, lots, readings, day, usage
             )
         lines = [
             {
@@ -230,8 +326,7 @@ class SaleSubscription(models.Model):
                 "name": period
                 if not index
                 else f"{tariff.product_id.name}: {qty:g} x {price:g}",
-                "quantity": qty,
-                "price_unit": price,
+                **self._get_usage_amount_vals(qty, price),
                 "sequence": sequence + index,
             }
             for index, (qty, price) in enumerate(segments or [(0.0, 0.0)])
@@ -251,6 +346,79 @@ class SaleSubscription(models.Model):
                 }
             )
         return lines
+
+    def _get_usage_line_label(self, tariff, lot, readings, start, usage, billable):
+        """What a customer checks a serial's usage line against: the serial,
+        the meter, the start reading (the last billed one, or the first
+        reading ever) and the end reading with their dates, the usage, what
+        is included and what is billed."""
+        ordered = readings.sorted(lambda r: (r.reading_date, r.id))
+        start = start or ordered[:1]
+        end = ordered[-1:] or start
+
+        def reading_text(reading):
+            if not reading:
+                return self.env._("none")
+            return self.env._(
+                "%(value)s on %(date)s",
+                value=f"{reading.value:g}",
+                date=reading.reading_date.date(),
+            )
+
+        return self.env._(
+            "%(meter)s of %(serial)s: start %(start)s, end %(end)s; %(usage)s "
+            "used, %(included)s included, %(billable)s billable",
+            meter=tariff.meter_type_id.name,
+            serial=lot.name,
+            start=reading_text(start),
+            end=reading_text(end),
+            usage=f"{usage:g}",
+            included=f"{tariff.included_qty:g}",
+            billable=f"{billable:g}",
+        )
+
+    def _get_pooled_usage_line_label(self, tariff, lots, readings, day, usage):
+        period = self.env._(
+            "%(meter)s of %(serials)s to %(date)s: %(usage)s used, %(included)s "
+            "included",
+            meter=tariff.meter_type_id.name,
+            serials=", ".join(lots.mapped("name")),
+            date=day,
+            usage=f"{usage:g}",
+            included=f"{tariff.included_qty:g}",
+        )
+        if readings:
+            ordered = readings.sorted(lambda r: (r.reading_date, r.id))
+            first, last = ordered[0], ordered[-1]
+            period += self.env._(
+                " (readings %(first)s on %(first_date)s to %(last)s on %(last_date)s)",
+                first=f"{first.value:g}",
+                first_date=first.reading_date.date(),
+                last=f"{last.value:g}",
+                last_date=last.reading_date.date(),
+            )
+        return period
+
+    @api.model
+    def _get_usage_amount_vals(self, qty, price):
+        """Quantity and unit price of a usage line billing qty units at price.
+        A price with more decimals than an invoice line's unit price keeps
+        ("Product Price": 0.0085 a page, where invoices keep 2 decimals) is
+        billed as one unit at the exact amount (3,457 x 0.0085 = 29.3845),
+        which Odoo rounds as any amount (29.38); the units and the price are
+        in the line's label. Any other price: qty units at price."""
+        digits = self.env["decimal.precision"].precision_get("Product Price")
+        if float_compare(float_round(price, digits), price, precision_digits=9):
+            return {"quantity": 1.0, "price_unit": qty * price}
+        return {"quantity": qty, "price_unit": price}
+
+    @api.model
+    def _get_billed_amount(self, qty, price):
+        """What a usage line of qty units at price bills (see
+        `_get_usage_amount_vals`), rounded as the invoice rounds it."""
+        vals = self._get_usage_amount_vals(qty, price)
+        digits = self.env["decimal.precision"].precision_get("Product Price")
+        return vals["quantity"] * float_round(vals["price_unit"], digits)
 
     def _prepare_true_up_line_vals(self, tariff, credits, sequence):
         """Lines crediting estimates proved too high by a real reading.
@@ -304,8 +472,7 @@ class SaleSubscription(models.Model):
                     {
                         "product_id": tariff.product_id.id,
                         "name": label,
-                        "quantity": qty,
-                        "price_unit": price,
+                        **self._get_usage_amount_vals(qty, price),
                         "sequence": sequence + len(result),
                     }
                 )

@@ -30,7 +30,7 @@ class SerialUsageTariff(models.Model):
         string="Included per Period", help="Usage included in each billing period."
     )
     price_unit = fields.Float(
-        string="Price above Included", digits="Product Price", help="Without tiers."
+        string="Price above Included", digits="Usage Price", help="Without tiers."
     )
     tier_ids = fields.One2many(
         "serial.usage.tier", "tariff_id", string="Tiers", copy=True
