@@ -78,6 +78,8 @@
         "data/mail_template_dispatch.xml",
         "views/dispatch_views.xml",
         "views/dispatch_portal_templates.xml",
+        "data/decimal_precision_data.xml",
+        "views/serial_meter_reading_review_views.xml",
     ],
     "demo": [
         "demo/serial_service_demo.xml",

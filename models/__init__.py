@@ -10,7 +10,10 @@ from . import stock_lot_history
 from . import stock_move
 from . import maintenance_equipment
 from . import maintenance_request
+from . import serial_contract_line_mixin
 from . import sale_subscription
+from . import sale_subscription_usage
+from . import sale_subscription_billing
 from . import res_users
 from . import serial_coverage_rule
 from . import serial_service_line
@@ -40,3 +43,4 @@ from . import maintenance_request_dispatch
 from . import sale_subscription_template_visit
 from . import sale_subscription_visit
 from . import maintenance_request_visit
+from . import serial_meter_reading_review

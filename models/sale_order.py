@@ -1,7 +1,7 @@
 from odoo import models
 from odoo.tools import float_is_zero
 
-from .sale_subscription import USAGE_SEQUENCE
+from .sale_subscription_usage import USAGE_SEQUENCE
 
 
 class SaleOrder(models.Model):

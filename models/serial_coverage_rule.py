@@ -19,21 +19,13 @@ AUDIT_FIELDS = [
 
 class SerialCoverageRule(models.Model):
     _name = "serial.coverage.rule"
+    _inherit = ["serial.contract.line.mixin"]
     _description = "Contract Coverage Rule"
     _order = "sequence, id"
 
     sequence = fields.Integer(default=10)
     name = fields.Char(
         string="Description", help="Read to the customer, e.g. 'Parts included'."
-    )
-    template_id = fields.Many2one(
-        "sale.subscription.template", index=True, ondelete="cascade"
-    )
-    subscription_id = fields.Many2one(
-        "sale.subscription", index=True, ondelete="cascade"
-    )
-    company_id = fields.Many2one(
-        related="subscription_id.company_id", store=True, index=True
     )
     line_type = fields.Selection(selection=LINE_TYPES, help="Empty: any line type.")
     product_id = fields.Many2one("product.product")
@@ -52,17 +44,6 @@ class SerialCoverageRule(models.Model):
     max_amount_per_period = fields.Float(
         string="Max Amount per Period", help="0 = no cap."
     )
-
-    @api.constrains("template_id", "subscription_id")
-    def _check_owner(self):
-        for rule in self:
-            if rule.template_id and rule.subscription_id:
-                raise ValidationError(
-                    self.env._(
-                        "A coverage rule belongs to a contract template or to a "
-                        "contract, not to both."
-                    )
-                )
 
     @api.constrains("coverage_percent", "max_qty_per_period", "max_amount_per_period")
     def _check_values(self):
@@ -156,40 +137,7 @@ class SerialCoverageRule(models.Model):
             return matching
         return min(matching, key=lambda rule: rule._specificity_key(categ_path_ids))
 
-    # --- audit (issue 9): changes noted on the contract's chatter -----------
+    # --- audit: the fields noted on the contract's chatter -----------------
     @api.model
     def _audit_fields(self):
         return AUDIT_FIELDS
-
-    def _audit_value(self, fname):
-        self.ensure_one()
-        value = self[fname]
-        field = self._fields[fname]
-        if field.type == "many2one":
-            return value.display_name or ""
-        if field.type == "selection":
-            return dict(field._description_selection(self.env)).get(value, "")
-        return value if value or value == 0 else ""
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        records = super().create(vals_list)
-        self.env["sale.subscription"]._audit_contract_lines(records, "added")
-        return records
-
-    def write(self, vals):
-        tracked = [fname for fname in self._audit_fields() if fname in vals]
-        before = {
-            record.id: {fname: record._audit_value(fname) for fname in tracked}
-            for record in self
-        }
-        res = super().write(vals)
-        if tracked:
-            self.env["sale.subscription"]._audit_contract_lines(self, "changed", before)
-        return res
-
-    def unlink(self):
-        self.env["sale.subscription"]._audit_contract_lines(self, "removed")
-        return super().unlink()
-
-    # --- end audit ---------------------------------------------------------

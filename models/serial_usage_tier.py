@@ -12,4 +12,4 @@ class SerialUsageTier(models.Model):
     from_qty = fields.Float(
         string="From", help="Billable units from this quantity up to the next tier."
     )
-    price_unit = fields.Float(digits="Product Price", required=True)
+    price_unit = fields.Float(digits="Usage Price", required=True)

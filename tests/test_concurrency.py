@@ -284,3 +284,16 @@ class TestConcurrency(TransactionCase):
             self.assertFalse(second.invoice_ids)
             env2.cr.commit()
         self.assertEqual(self._invoice_counts(ids), [1, 1, 1])
+
+    def test_two_scheduler_runs_at_once_bill_each_contract_once(self):
+        ids = self._committed(self._setup_contracts)
+        self.addCleanup(self._cleanup_contracts, ids)
+        with self._cursor() as env1, self._cursor() as env2:
+            # worker 1 is still in its run (its batch not committed) when
+            # worker 2 starts the same job: worker 2 skips what 1 holds
+            env1["sale.subscription"].cron_subscription_management()
+            env2["sale.subscription"].cron_subscription_management()
+            first = env1["sale.subscription"].browse(ids["contracts"])
+            second = env2["sale.subscription"].browse(ids["contracts"])
+            self.assertEqual([len(c.invoice_ids) for c in first], [1, 1, 1])
+            self.assertEqual([len(c.invoice_ids) for c in second], [0, 0, 0])

@@ -251,3 +251,183 @@ class TestUsageBilling(SerialServiceCase):
             self.assertEqual(invoice.journal_id.company_id, contract.company_id)
         self.assertEqual(there.invoice_ids.amount_untaxed, 70.0)
         self.assertEqual(self._usage_lines(here.invoice_ids).quantity, 300)
+
+    def _due_contracts(self, count, tag):
+        """count draft-mode contracts due today, one serial each with two
+        readings to bill, sharing one template."""
+        lots = self._make_lots(
+            self.product_unit, [f"BILQ-{tag}-{i}" for i in range(count)]
+        )
+        lots.write({"customer_id": self.customer.id})
+        first = self._contract(lots[0], {"included_qty": 10, "price_unit": 0.1})
+        contracts = first
+        for lot in lots[1:]:
+            contracts |= self._contract(lot, {"included_qty": 10, "price_unit": 0.1})
+        for index, lot in enumerate(lots):
+            self._read(lot, 20, 100 * index)
+            self._read(lot, 1, 100 * index + 60)
+        contracts.invalidate_recordset()
+        return contracts
+
+    def test_billing_batch_queries_do_not_grow_with_the_batch(self):
+        # a first run fills the caches of the registry (defaults, precisions)
+        self.assertFalse(self._due_contracts(1, "warm")._run_usage_billing())
+        for count in (3, 12):
+            contracts = self._due_contracts(count, count)
+            self.env.invalidate_all()
+            # one query count for any batch size: reads, estimates, the
+            # invoices' create and the readings' links are done in batch
+            with self.assertQueryCount(99):
+                self.assertFalse(contracts._run_usage_billing())
+            self.assertEqual(len(contracts.invoice_ids), count)
+            self.assertEqual(
+                self._usage_lines(contracts.invoice_ids).mapped("quantity"),
+                [50.0] * count,
+            )
+
+    # --- the scheduled job ------------------------------------------------
+    def _cron_progress(self):
+        cron = self.env.ref("subscription_oca.ir_cron_subscription_management")
+        return self.env["ir.cron.progress"].create({"cron_id": cron.id})
+
+    def test_scheduler_bills_due_contracts_once_and_reports_progress(self):
+        contracts = self._due_contracts(3, "cron")
+        progress = self._cron_progress()
+        Sub = self.env["sale.subscription"].with_context(
+            ir_cron_progress_id=progress.id
+        )
+        # one batch of two per call, no time left after it: Odoo calls again
+        Sub.cron_subscription_management(batch_size=2, time_budget=0)
+        self.assertEqual(progress.done, 2)
+        self.assertGreater(progress.remaining, 0)
+        for _call in range(50):
+            if not progress.remaining:
+                break
+            Sub.cron_subscription_management(batch_size=2, time_budget=0)
+        self.assertEqual(progress.remaining, 0)
+        self.assertEqual([len(c.invoice_ids) for c in contracts], [1, 1, 1])
+        # a second run bills nothing more
+        Sub.cron_subscription_management()
+        self.assertEqual([len(c.invoice_ids) for c in contracts], [1, 1, 1])
+
+    def test_scheduler_failing_contract_gets_an_activity_others_billed(self):
+        good = self._contract(self.lots[0], {"price_unit": 0.1})
+        bad = self._contract(self.lots[1], {"price_unit": 0.1})
+        self._read(self.lots[0], 3, 10)
+        original = type(good)._prepare_account_move
+
+        def prepare(subscription, line_ids):
+            if subscription == bad:
+                raise ValueError("broken contract")
+            return original(subscription, line_ids)
+
+        with patch.object(type(good), "_prepare_account_move", prepare):
+            self.env["sale.subscription"].cron_subscription_management()
+        self.assertEqual(len(good.invoice_ids), 1)
+        self.assertFalse(bad.invoice_ids)
+        self.assertIn("broken contract", bad.activity_ids.note)
+        # tried today: not again today, whatever the number of calls
+        self.env["sale.subscription"].cron_subscription_management()
+        self.assertEqual(len(bad.activity_ids), 1)
+
+    # --- held readings ------------------------------------------------------
+    def test_held_spike_is_not_billed_until_approved(self):
+        lot1, lot2 = self.lots[:2]
+        contract = self._contract(lot1 | lot2, {"price_unit": 0.1})
+        self._read(lot1, 40, 1000)
+        self._read(lot1, 30, 1100)
+        self._read(lot1, 20, 1200)
+        spike = self._read(lot1, 10, 501300)
+        self._read(lot2, 20, 100)
+        self._read(lot2, 10, 200)
+        self.assertTrue(spike.is_flagged)
+        self.assertEqual(spike.review_state, "to_review")
+        contract.generate_invoice()
+        lines = self._usage_lines(contract.invoice_ids)
+        self.assertEqual(len(lines), 1, "the held serial has no line")
+        self.assertIn("BIL-2", lines.name)
+        self.assertFalse(spike.invoice_line_id)
+        notes = " ".join(str(b) for b in contract.message_ids.mapped("body"))
+        self.assertIn("BIL-1", notes)
+        self.assertIn("501300", notes)
+        # approved: billed on the next invoice
+        spike.action_approve()
+        self.assertEqual(spike.review_state, "approved")
+        contract.recurring_next_date = fields.Date.today()
+        contract.generate_invoice()
+        second = contract.invoice_ids.sorted("id")[-1]
+        by_serial = {
+            line.name.split(":")[0]: line for line in self._usage_lines(second)
+        }
+        self.assertEqual(by_serial["Black (bill) of BIL-1"].price_unit, 0.1)
+        self.assertEqual(by_serial["Black (bill) of BIL-1"].quantity, 500300)
+        self.assertTrue(spike.invoice_line_id)
+
+    def test_corrected_spike_releases_billing(self):
+        lot = self.lots[0]
+        contract = self._contract(lot, {"price_unit": 0.1})
+        self._read(lot, 40, 1000)
+        self._read(lot, 30, 1100)
+        self._read(lot, 20, 1200)
+        spike = self._read(lot, 10, 501300)
+        self.assertEqual(spike.review_state, "to_review")
+        spike.value = 1300
+        self.assertNotEqual(spike.review_state, "to_review")
+        contract.generate_invoice()
+        line = self._usage_lines(contract.invoice_ids)
+        self.assertEqual(line.quantity, 300)
+        self.assertEqual(spike.invoice_line_id, line)
+
+    # --- sub-cent prices and readable lines -----------------------------------
+    def test_sub_cent_price_bills_the_exact_amount(self):
+        lot = self.lots[0]
+        contract = self._contract(lot, {"price_unit": 0.0085})
+        self.assertEqual(contract.usage_tariff_ids.price_unit, 0.0085)
+        self._read(lot, 30, 10000)
+        self._read(lot, 2, 13457)
+        contract.generate_invoice()
+        line = self._usage_lines(contract.invoice_ids)
+        # 3,457 x 0.0085 = 29.3845, rounded as any amount
+        self.assertEqual(line.price_subtotal, 29.38)
+        self.assertIn("start 10000 on", line.name)
+        self.assertIn("end 13457 on", line.name)
+        self.assertIn("3457 used, 0 included, 3457 billable", line.name)
+
+    def test_sub_cent_tiers_pooled_and_minimum(self):
+        lot3, lot4 = self.lots[2:]
+        contract = self._contract(
+            lot3 | lot4,
+            {
+                "included_qty": 500,
+                "pooled": True,
+                "minimum_amount": 40,
+                "tier_ids": [
+                    Command.create({"from_qty": 0, "price_unit": 0.0085}),
+                    Command.create({"from_qty": 1000, "price_unit": 0.0065}),
+                ],
+            },
+        )
+        self._read(lot3, 30, 0)
+        self._read(lot3, 2, 2457)
+        self._read(lot4, 30, 100)
+        self._read(lot4, 2, 1600)
+        contract.generate_invoice()
+        lines = self._usage_lines(contract.invoice_ids).sorted("sequence")
+        # pooled 3957 - 500 = 3457: 1000 x 0.0085 = 8.50, 2457 x 0.0065 =
+        # 15.9705 -> 15.97; 24.47 under the minimum of 40: 15.53 more
+        self.assertEqual([line.price_subtotal for line in lines], [8.5, 15.97, 15.53])
+        self.assertAlmostEqual(contract.invoice_ids.amount_untaxed, 140.0)
+
+    def test_sub_cent_price_through_the_billing_run(self):
+        lot = self.lots[0]
+        contract = self._contract(lot, {"price_unit": 0.0085})
+        self._read(lot, 30, 10000)
+        self._read(lot, 2, 13457)
+        self.assertFalse(contract._run_usage_billing())
+        self.assertEqual(self._usage_lines(contract.invoice_ids).price_subtotal, 29.38)
+
+    def test_manual_invoice_takes_the_billing_lock(self):
+        contract = self._contract(self.lots[0], {"price_unit": 0.1})
+        self.assertTrue(contract._lock_for_billing())
+        contract.manual_invoice()
+        self.assertEqual(len(contract.invoice_ids), 1)

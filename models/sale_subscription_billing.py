@@ -1,0 +1,415 @@
+import logging
+import threading
+import time
+from collections import defaultdict
+
+import psycopg2.errors
+from markupsafe import Markup
+
+from odoo import Command, api, fields, models, modules
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+_logger = logging.getLogger(__name__)
+# contracts invoiced in one account.move.create by the billing run
+BILLING_BATCH_SIZE = 100
+# seconds of billing per call of the scheduled job, well under a cron
+# worker's time limit; Odoo calls the job again while contracts remain
+BILLING_TIME_BUDGET = 300
+
+
+class SaleSubscription(models.Model):
+    _inherit = "sale.subscription"
+
+    billing_run_date = fields.Date(
+        string="Billed by the Scheduler on",
+        readonly=True,
+        copy=False,
+        help="The day the scheduled billing run last invoiced this contract, or "
+        "tried to: it is not tried again that day.",
+    )
+
+    # --- manual invoicing takes the billing run's lock ------------------------
+    def create_invoice(self):
+        self._lock_for_manual_billing()
+        return super().create_invoice()
+
+    def create_sale_order(self):
+        self._lock_for_manual_billing()
+        return super().create_sale_order()
+
+    def _lock_for_manual_billing(self):
+        for contract in self:
+            if not contract._lock_for_billing():
+                raise UserError(
+                    self.env._(
+                        "Contract %(contract)s is being invoiced by the billing "
+                        "run right now, or was just invoiced by it: reload the "
+                        "contract and try again.",
+                        contract=contract.name,
+                    )
+                )
+
+    # --- the scheduled job ------------------------------------------------------
+    @api.model
+    def cron_subscription_management(
+        self, batch_size=BILLING_BATCH_SIZE, time_budget=BILLING_TIME_BUDGET
+    ):
+        """subscription_oca's scheduled job, its duties kept: the due
+        contracts are invoiced through the batched billing run, a batch at a
+        time, each committed, within a time budget per call; the progress
+        tells Odoo to call the job again while due contracts remain. When none
+        remains, the ended contracts are closed and those whose start has come
+        are started and invoiced, as subscription_oca does."""
+        today = fields.Date.context_today(self)
+        done, remaining, _failed = self._bill_due_contracts(
+            today, batch_size, time_budget
+        )
+        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        if not remaining:
+            self._close_ended_contracts(today)
+            self._start_contracts(today)
+
+    @api.model
+    def _cron_usage_billing(self, batch_size=BILLING_BATCH_SIZE, time_budget=None):
+        """The billing step of the scheduled job; returns the contracts that
+        failed."""
+        today = fields.Date.context_today(self)
+        return self._bill_due_contracts(today, batch_size, time_budget)[2]
+
+    @api.model
+    def _get_due_domain(self, today):
+        """Running contracts whose invoice date has come, with lines to
+        invoice (as subscription_oca), not yet tried by the scheduler today."""
+        return [
+            ("in_progress", "=", True),
+            ("recurring_next_date", "<=", today),
+            ("sale_subscription_line_ids", "!=", False),
+            "|",
+            ("billing_run_date", "=", False),
+            ("billing_run_date", "!=", today),
+        ]
+
+    @api.model
+    def _bill_due_contracts(self, today, batch_size, time_budget=None):
+        """Bill the due contracts a batch at a time, each batch committed
+        (outside tests), until none is left or the time budget (seconds) is
+        spent. Contracts another run holds are left to it. Returns (contracts
+        billed or tried, contracts left for a next call, contracts failed)."""
+        deadline = None if time_budget is None else time.monotonic() + time_budget
+        testing = modules.module.current_test or getattr(
+            threading.current_thread(), "testing", False
+        )
+        domain = self._get_due_domain(today)
+        held_elsewhere, done, failed = [], 0, self.browse()
+        while True:
+            batch = self.search(
+                [*domain, ("id", "not in", held_elsewhere)],
+                order="recurring_next_date, id",
+                limit=batch_size,
+            )
+            if not batch:
+                break
+            locked = batch._lock_for_billing_batch()
+            held_elsewhere += (batch - locked).ids
+            failed |= locked._run_usage_billing(batch_size)
+            # billed or failed (the activity says why): not again today
+            locked.write({"billing_run_date": today})
+            done += len(locked)
+            if not testing:
+                # each batch billed is kept, whatever happens to the next one
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+        remaining = self.search_count([*domain, ("id", "not in", held_elsewhere)])
+        return done, remaining, failed
+
+    @api.model
+    def _close_ended_contracts(self, today):
+        """subscription_oca's closing of the running contracts that ended,
+        but never one still due that another run is billing."""
+        ended = self.search(
+            [
+                ("in_progress", "=", True),
+                ("recurring_rule_boundary", "=", False),
+                ("date", "<=", today),
+            ]
+        )
+        for contract in ended:
+            if (
+                contract.recurring_next_date
+                and contract.recurring_next_date <= today
+                and contract.sale_subscription_line_ids
+                and contract.billing_run_date != today
+            ):
+                continue
+            contract.with_company(contract.company_id).close_subscription()
+
+    @api.model
+    def _start_contracts(self, today):
+        """subscription_oca's start of the contracts whose start date has come:
+        started and invoiced at once, one by one, as subscription_oca does
+        (an error stops the job, as there; every due contract was billed
+        before)."""
+        starting = self.search(
+            [
+                ("in_progress", "=", False),
+                ("stage_id.type", "=", "pre"),
+                ("date_start", "<=", today),
+            ],
+            order="recurring_next_date, id",
+        )
+        for contract in starting:
+            contract = contract.with_company(contract.company_id)
+            contract.action_start_subscription()
+            contract.generate_invoice()
+
+    # --- the billing run ------------------------------------------------------
+    def _run_usage_billing(self, batch_size=BILLING_BATCH_SIZE):
+        """Invoice these contracts, a batch at a time: the invoices of a batch
+        are built through subscription_oca's own hooks and created in one
+        call, in one savepoint. When a batch fails, its contracts are billed
+        again one by one, each in its own savepoint, so that one contract's
+        error is logged on it and the others go on. Returns the contracts
+        that failed."""
+        failed = self.browse()
+        for start in range(0, len(self), batch_size):
+            batch = self[start : start + batch_size]
+            try:
+                with self.env.cr.savepoint():
+                    batch._lock_for_billing_batch()._generate_invoices_batch()
+            except Exception as error:  # the savepoint undid the whole batch
+                _logger.info(
+                    "Billing batch of %s contracts failed (%s): billing them one "
+                    "by one",
+                    len(batch),
+                    error,
+                )
+                failed |= batch._run_usage_billing_one_by_one()
+        return failed
+
+    def _run_usage_billing_one_by_one(self):
+        failed = self.browse()
+        for subscription in self:
+            try:
+                with self.env.cr.savepoint():
+                    if subscription._lock_for_billing():
+                        subscription._generate_invoices_batch()
+            except Exception as error:  # the savepoint undid its writes
+                _logger.warning("Billing of %s failed: %s", subscription.name, error)
+                failed |= subscription
+                subscription.activity_schedule(
+                    "mail.mail_activity_data_warning",
+                    summary=self.env._("Usage billing failed"),
+                    note=str(error),
+                    user_id=subscription.user_id.id or self.env.uid,
+                )
+        return failed
+
+    def _generate_invoices_batch(self):
+        """subscription_oca's `generate_invoice` for many contracts at once:
+        the same invoice values (its `_prepare_account_move` and the lines'
+        `_prepare_account_move_line`, with the usage lines this add-on adds),
+        created in one `account.move.create`, posted (and sent) together, the
+        next invoice dates moved on and the notes logged in one go. Contracts
+        invoiced through a sale order go through `generate_invoice`."""
+        by_order = self.filtered(
+            lambda s: s.template_id.invoicing_mode == "sale_and_invoice"
+        )
+        for subscription in by_order:
+            subscription.with_company(subscription.company_id).generate_invoice()
+        contracts = self - by_order
+        Move = self.env["account.move"]
+        if not contracts:
+            return Move
+        if not Move.has_access("create"):
+            # as subscription_oca's create_invoice: who may change the
+            # contracts may invoice them
+            contracts.check_access("write")
+        days = {contract.id: contract.recurring_next_date for contract in contracts}
+        invoices = Move
+        # each company's invoices in its own journals, as the cron's
+        # with_company does for subscription_oca
+        for company in contracts.company_id:
+            group = contracts.filtered(lambda s, c=company: s.company_id == c)
+            invoices |= group.with_company(company)._create_invoices_batch(days)
+        to_post = invoices.filtered(
+            lambda move: move.subscription_id.template_id.invoicing_mode != "draft"
+        )
+        if to_post:
+            to_post.action_post()
+        # as generate_invoice: posted invoices are sent (their PDF rendered
+        # in batches by account.move.send), grouped by mail template
+        to_send = defaultdict(lambda: Move)
+        for invoice in to_post:
+            template = invoice.subscription_id.template_id
+            to_send[template.invoice_mail_template_id] |= invoice
+        Send = self.env["account.move.send"]
+        for mail_template, moves in to_send.items():
+            try:
+                with self.env.cr.savepoint():
+                    Send._generate_and_send_invoices(
+                        moves, mail_template=mail_template, sending_methods=["email"]
+                    )
+            except Exception:  # the savepoint undid the batch's documents
+                # some wkhtmltopdf builds cannot render several invoices in
+                # one document: send them one by one, as generate_invoice does
+                _logger.info(
+                    "Sending %s invoices at once failed: one by one", len(moves)
+                )
+                for move in moves:
+                    Send._generate_and_send_invoices(
+                        move, mail_template=mail_template, sending_methods=["email"]
+                    )
+        for contract in contracts:
+            contract.calculate_recurring_next_date(days[contract.id])
+        contracts._message_log_batch(
+            bodies={
+                invoice.subscription_id.id: invoice.subscription_id._get_invoice_note(
+                    invoice
+                )
+                for invoice in invoices
+            }
+        )
+        return invoices
+
+    def _create_invoices_batch(self, days):
+        """The invoices of these contracts (one company) in one create, their
+        usage readings linked to the lines that bill them."""
+        # serials with nothing new to bill are billed on an estimate
+        self._create_usage_estimates()
+        unbilled = self._read_unbilled_readings()
+        last_billed = self._read_last_billed_readings()
+        defaults = self._get_invoice_batch_defaults()
+        vals_list, usage_lines = [], []
+        for contract in self:
+            usage = contract._get_usage_lines(
+                unbilled=unbilled, last_billed=last_billed
+            )
+            line_ids = [
+                Command.create(line._prepare_account_move_line())
+                for line in contract.sale_subscription_line_ids
+            ] + [
+                Command.create(dict(defaults["line"], **vals))
+                for vals, _readings in usage
+            ]
+            # the usage lines are in line_ids already: the hook must not add
+            # them a second time
+            vals = contract.with_context(
+                serial_usage_lines_added=True
+            )._prepare_account_move(line_ids)
+            vals_list.append(dict(defaults["move"], **vals))
+            usage_lines.append(usage)
+        # sudo and context: as subscription_oca's create_invoice; a run creates
+        # many invoices: no "created" note nor follower on each (the contract
+        # gets the note)
+        invoices = (
+            self.env["account.move"]
+            .sudo()
+            .with_context(
+                default_move_type="out_invoice",
+                journal_type="sale",
+                mail_create_nolog=True,
+                mail_create_nosubscribe=True,
+            )
+            .create(vals_list)
+        )
+        for contract, invoice, usage in zip(self, invoices, usage_lines, strict=True):
+            contract._link_usage_readings(
+                invoice.invoice_line_ids, days[contract.id], usage_lines=usage
+            )
+        held = {
+            contract.id: contract._get_held_usage_note(days[contract.id], unbilled)
+            for contract in self
+        }
+        held = {contract_id: note for contract_id, note in held.items() if note}
+        if held:
+            self.browse(held)._message_log_batch(bodies=held)
+        return invoices
+
+    def _get_invoice_batch_defaults(self):
+        """What account.move would look up once per invoice of the batch, read
+        once for the batch (one company), giving the same result:
+        - move: the journal of a contract without one, Odoo's default (the
+          first sale journal of the company: `_search_default_journal`, the
+          invoice's currency being set by the journal);
+        - line: no analytic distribution on the usage lines when the database
+          has no distribution model (`_compute_analytic_distribution` would
+          find none and leave the line without); with models, Odoo decides."""
+        Journal = self.env["account.journal"]
+        journal = Journal.search(
+            [*Journal._check_company_domain(self.env.company), ("type", "=", "sale")],
+            limit=1,
+        )
+        # sudo: the invoices are created as superuser (as subscription_oca
+        # does), so Odoo's own look-up would see every model too
+        Model = self.env["account.analytic.distribution.model"].sudo()
+        return {
+            "move": {"journal_id": journal.id} if journal else {},
+            "line": {}
+            if Model.search_count([], limit=1)
+            else {"analytic_distribution": False},
+        }
+
+    def _get_invoice_note(self, invoice):
+        """The note subscription_oca's generate_invoice logs on the contract."""
+        self.ensure_one()
+        created = self.env._("Created invoice with reference")
+        if invoice.state == "posted":
+            return Markup(
+                "<b>%s</b> <a href=# data-oe-model=account.move data-oe-id=%s>%s</a>"
+            ) % (created, invoice.id, invoice.name)
+        return Markup("<b>%s</b> %s") % (created, self.env._("To validate"))
+
+    # --- locks: two billing runs at once bill each contract once -------------
+    def _lock_for_billing_batch(self):
+        """The contracts of the batch this run may bill, locked until its end
+        (see `_lock_for_billing`), in one query; one by one when a contract
+        was billed since this run's snapshot."""
+        if not self:
+            return self
+        try:
+            with self.env.cr.savepoint(flush=False):
+                # log_exceptions: a refused lock is an expected answer here
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT id FROM sale_subscription WHERE id IN %s "
+                        "FOR NO KEY UPDATE SKIP LOCKED",
+                        tuple(self.ids),
+                    ),
+                    log_exceptions=False,
+                )
+                locked = {row[0] for row in self.env.cr.fetchall()}
+        except psycopg2.errors.SerializationFailure:
+            return self.filtered(lambda s: s._lock_for_billing())
+        skipped = self.filtered(lambda s: s.id not in locked)
+        if skipped:
+            _logger.info(
+                "Billing of %s skipped: another run holds them",
+                ", ".join(skipped.mapped("name")),
+            )
+        return self - skipped
+
+    def _lock_for_billing(self):
+        """Lock the contract for this billing run until its end. False when
+        another run holds it (SKIP LOCKED) or billed it since this run's
+        snapshot: that run bills it, this one skips it."""
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint(flush=False):
+                # log_exceptions: a refused lock is an expected answer here
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT id FROM sale_subscription WHERE id = %s "
+                        "FOR NO KEY UPDATE SKIP LOCKED",
+                        self.id,
+                    ),
+                    log_exceptions=False,
+                )
+                rows = self.env.cr.fetchall()
+        except psycopg2.errors.SerializationFailure:
+            _logger.info("Billing of %s skipped: billed by another run", self.name)
+            return False
+        if not rows:
+            _logger.info("Billing of %s skipped: another run holds it", self.name)
+        return bool(rows)
