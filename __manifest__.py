@@ -25,6 +25,7 @@
     ],
     "data": [
         "security/serial_service_security.xml",
+        "security/serial_service_supplies_security.xml",
         "security/ir.model.access.csv",
         "security/serial_service_rules.xml",
         "data/ir_cron.xml",
@@ -66,6 +67,15 @@
         "wizard/serial_job_part_views.xml",
         "wizard/serial_job_reading_views.xml",
         "wizard/serial_job_sign_views.xml",
+        "data/ir_cron_supplies.xml",
+        "data/mail_template_supplies.xml",
+        "report/sale_subscription_term_report.xml",
+        "views/stock_lot_supplies_views.xml",
+        "views/sale_subscription_renewal_views.xml",
+        "wizard/serial_contract_renew_views.xml",
+        "wizard/serial_supply_order_views.xml",
+        "views/supplies_renewals_menus.xml",
+        "views/portal_templates_supplies.xml",
     ],
     "demo": [
         "demo/serial_service_demo.xml",

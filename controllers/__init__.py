@@ -1,2 +1,3 @@
 from . import device_api
 from . import portal
+from . import portal_supplies

@@ -32,3 +32,5 @@ from . import test_kpi_export
 from . import test_service_dashboard
 from . import test_job_tour
 from . import test_job_phone
+from . import test_supplies
+from . import test_renewals
