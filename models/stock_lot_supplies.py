@@ -114,8 +114,8 @@ class StockLot(models.Model):
                     "You can order at most %(max)s more %(product)s for serial "
                     "%(serial)s now: the supplies shipped over the last 180 days "
                     "cover its printing. Please call us if you need more.",
-                    max=allowance,
-                    product=product.display_name,
+                    max=int(allowance),
+                    product=product.name,
                     serial=self.name,
                 )
             else:
@@ -123,7 +123,7 @@ class StockLot(models.Model):
                     "No more %(product)s can be ordered for serial %(serial)s now: "
                     "the supplies shipped over the last 180 days, or on their way, "
                     "cover its printing. Please call us if you need more.",
-                    product=product.display_name,
+                    product=product.name,
                     serial=self.name,
                 )
             raise UserError(message)

@@ -34,3 +34,4 @@ from . import test_job_tour
 from . import test_job_phone
 from . import test_supplies
 from . import test_renewals
+from . import test_supplies_http
