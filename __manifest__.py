@@ -79,6 +79,7 @@
     ],
     "demo": [
         "demo/serial_service_demo.xml",
+        "demo/serial_service_supplies_demo.xml",
     ],
     "external_dependencies": {
         "python": ["python-barcode", "xlsxwriter"],
