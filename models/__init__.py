@@ -4,6 +4,9 @@ from . import serial_warranty_policy
 from . import product_template
 from . import product_product
 from . import stock_lot
+from . import stock_lot_warranty
+from . import stock_lot_coverage
+from . import stock_lot_history
 from . import stock_move
 from . import maintenance_equipment
 from . import maintenance_request

@@ -92,9 +92,9 @@ class SerialRecall(models.Model):
     def _compute_counts(self):
         for recall in self:
             lots = recall.affected_lot_ids
-            at_customer = lots._filter_recall_units_at_customer()
+            at_customer = recall._filter_recall_units_at_customer(lots)
             recall.affected_count = len(lots)
-            recall.in_stock_count = len(lots._filter_recall_in_stock())
+            recall.in_stock_count = len(recall._filter_recall_in_stock(lots))
             recall.at_customer_count = len(at_customer)
             recall.customer_ids = at_customer.customer_id
 
@@ -179,7 +179,7 @@ class SerialRecall(models.Model):
     def action_quarantine(self):
         """Move the affected units that are still in our stock to quarantine."""
         for recall in self:
-            lots = recall.affected_lot_ids._filter_recall_in_stock()
+            lots = recall._filter_recall_in_stock(recall.affected_lot_ids)
             quarantine = recall._get_quarantine_location()
             lots = lots.filtered(lambda lot, q=quarantine: lot.location_id != q)
             if lots:
@@ -191,7 +191,7 @@ class SerialRecall(models.Model):
         Request = self.env["maintenance.request"]
         vals_list = []
         for recall in self:
-            units = recall.affected_lot_ids._filter_recall_units_at_customer()
+            units = recall._filter_recall_units_at_customer(recall.affected_lot_ids)
             units -= recall.request_ids.lot_id
             vals_list += [recall._prepare_request_vals(unit) for unit in units]
         return Request.create(vals_list) if vals_list else Request
@@ -200,7 +200,7 @@ class SerialRecall(models.Model):
         """One message per customer listing its units; a customer already told
         is not told again."""
         for recall in self:
-            units = recall.affected_lot_ids._filter_recall_units_at_customer()
+            units = recall._filter_recall_units_at_customer(recall.affected_lot_ids)
             by_customer = defaultdict(lambda: self.env["stock.lot"])
             for unit in units:
                 by_customer[unit.customer_id] |= unit
@@ -260,6 +260,25 @@ class SerialRecall(models.Model):
     # ------------------------------------------------------------------
     # Business methods
     # ------------------------------------------------------------------
+    @api.model
+    def _filter_recall_in_stock(self, lots):
+        """The serials still in our stock (internal or transit): quarantined."""
+        return lots.filtered(
+            lambda lot: lot.location_id.usage in ("internal", "transit")
+        )
+
+    @api.model
+    def _filter_recall_units_at_customer(self, lots):
+        """Top-level units at a customer: an installed component is reached
+        through the unit it sits in."""
+        return lots.filtered(
+            lambda lot: (
+                lot.customer_id
+                and not lot.parent_lot_id
+                and lot.location_id.usage == "customer"
+            )
+        )
+
     def _get_scope_domain(self):
         self.ensure_one()
         domain = [("company_id", "in", [self.company_id.id, False])]
@@ -419,6 +438,6 @@ class SerialRecall(models.Model):
     def _get_pending_lots(self):
         """Affected units at customers whose recall job is missing or not done."""
         self.ensure_one()
-        units = self.affected_lot_ids._filter_recall_units_at_customer()
+        units = self._filter_recall_units_at_customer(self.affected_lot_ids)
         done_units = self.request_ids.filtered(lambda r: r.stage_id.done).lot_id
         return units - done_units

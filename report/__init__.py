@@ -5,4 +5,6 @@ from . import serial_warranty_cost_report
 from . import serial_claim_report
 from . import serial_contract_profit_report
 from . import serial_meter_volume_report
+from . import stock_lot_overview_xlsx
+from . import stock_lot_label
 from . import sale_subscription_term_report
