@@ -78,6 +78,7 @@ class SaleSubscription(models.Model):
         "target, when it is under it.",
     )
 
+    @api.depends("renewal_ids")
     def _compute_renewal_id(self):
         for subscription in self:
             subscription.renewal_id = subscription.renewal_ids.sorted("id")[-1:]
@@ -141,6 +142,8 @@ class SaleSubscription(models.Model):
         )
         figures = {}
         for subscription, day, revenue, cost, margin in groups:
+            if not day:
+                continue
             start = subscription.date_start
             end = subscription.date
             if (start and day < start) or (end and day > end):
@@ -195,7 +198,12 @@ class SaleSubscription(models.Model):
         vals_list = [
             subscription._prepare_renewal_vals(percent) for subscription in self
         ]
+        covered = [vals.pop("covered_lot_ids") for vals in vals_list]
         renewals = self.create(vals_list)
+        for renewal, lots in zip(renewals, covered, strict=True):
+            # sudo: the next term covers the serials the old one covered; a
+            # contract consultant renews contracts without reading serials
+            renewal.sudo().covered_lot_ids = lots
         orders = self.env["sale.order"].create(
             [renewal._prepare_renewal_order_vals() for renewal in renewals]
         )
@@ -391,7 +399,11 @@ class SaleSubscription(models.Model):
         orders = self.renewal_order_id | self.renewal_ids.renewal_order_id
         for order in orders:
             order._portal_ensure_token()
-            order.message_post_with_source(template, subtype_xmlid="mail.mt_comment")
+            order.message_post_with_source(
+                template,
+                subtype_xmlid="mail.mt_comment",
+                partner_ids=order.partner_id.ids,
+            )
         orders.filtered(lambda o: o.state == "draft").write({"state": "sent"})
 
     # ------------------------------------------------------------------

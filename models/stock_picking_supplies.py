@@ -22,7 +22,9 @@ class StockPicking(models.Model):
             if template:
                 for picking in shipped:
                     picking.message_post_with_source(
-                        template, subtype_xmlid="mail.mt_comment"
+                        template,
+                        subtype_xmlid="mail.mt_comment",
+                        partner_ids=picking.sale_id.partner_id.ids,
                     )
             lots = shipped.move_ids.sale_line_id.supply_lot_id
             lots._refresh_supply_excess()
