@@ -14,7 +14,8 @@ class TestRenewals(SerialServiceCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.today = fields.Date.today()
+        # the user's day, as the scheduler counts it (not UTC's)
+        cls.today = fields.Date.context_today(cls.env["sale.subscription"])
         cls.pages = cls.env["serial.meter.type"].create(
             {"name": "Pages (renewal)", "code": "RENPAGES"}
         )
