@@ -26,7 +26,8 @@ class SerialServiceDeviceApi(http.Controller):
     )
     def post_readings(self, **_kwargs):
         """Body: {"readings": [{"serial", "meter", "date", "value", "reset"?,
-        "product"?}, ...]}; header: Authorization: Bearer <API key>.
+        "product"?}, ...], "supplies"?: [{"serial", "product", "level"}, ...]};
+        header: Authorization: Bearer <API key>.
         201 with what was recorded; 400 with the reason of each bad item and
         nothing written; 401 without a valid key; 403 if the key's user may
         not record readings."""
@@ -59,8 +60,9 @@ class SerialServiceDeviceApi(http.Controller):
         if result.get("errors"):
             return self._response(400, result)
         _logger.info(
-            "Device API: %s readings recorded by %s",
+            "Device API: %s readings and %s supplies levels recorded by %s",
             len(result["recorded"]),
+            len(result.get("supplies", [])),
             env.user.login,
         )
         return self._response(201, result)

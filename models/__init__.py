@@ -44,3 +44,13 @@ from . import sale_subscription_template_visit
 from . import sale_subscription_visit
 from . import maintenance_request_visit
 from . import serial_meter_reading_review
+from . import product_template_supply
+from . import res_company_supplies
+from . import sale_order_line_supply
+from . import sale_order_supply
+from . import stock_lot_supplies
+from . import stock_picking_supplies
+from . import serial_meter_reading_supplies
+from . import sale_subscription_template_renewal
+from . import sale_subscription_renewal
+from . import sale_order_renewal

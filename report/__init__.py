@@ -8,3 +8,4 @@ from . import serial_meter_volume_report
 from . import stock_lot_overview_xlsx
 from . import stock_lot_label
 from . import stock_lot_label_qr
+from . import sale_subscription_term_report

@@ -8,12 +8,14 @@ from .kpi_period import period_domain
 
 class SerialContractProfitReport(models.Model):
     """Contract profitability: what a contract invoiced against what its
-    covered parts, labour and travel cost.
+    covered parts, labour, travel and supplies cost.
 
     One row per product line of a posted customer invoice or credit note of
     the contract (its own invoices, or those of its sale orders), untaxed in
     company currency, and one per job line the contract covered on a done
-    job, at cost (quantity x cost price x covered share)."""
+    job, at cost (quantity x cost price x covered share), and one per
+    supplies order line the contract covered, at the cost of what was
+    delivered."""
 
     _name = "serial.contract.profit.report"
     _description = "Contract Profitability Report"
@@ -22,7 +24,12 @@ class SerialContractProfitReport(models.Model):
     _order = "date desc, id"
 
     row_type = fields.Selection(
-        selection=[("invoice", "Invoiced"), ("cost", "Covered Cost")], readonly=True
+        selection=[
+            ("invoice", "Invoiced"),
+            ("cost", "Covered Cost"),
+            ("supply", "Covered Supplies"),
+        ],
+        readonly=True,
     )
     subscription_id = fields.Many2one(
         "sale.subscription", string="Contract", readonly=True
@@ -86,7 +93,7 @@ class SerialContractProfitReport(models.Model):
                    AND am.move_type IN ('out_invoice', 'out_refund')
                    AND aml.display_type = 'product'
             )
-            SELECT 2 * l.id AS id,
+            SELECT 3 * l.id AS id,
                    'invoice' AS row_type,
                    s.id AS subscription_id, s.template_id, s.partner_id,
                    s.company_id, company.currency_id,
@@ -101,7 +108,7 @@ class SerialContractProfitReport(models.Model):
               JOIN sale_subscription s ON s.id = l.subscription_id
               JOIN res_company company ON company.id = s.company_id
             UNION ALL
-            SELECT 2 * sl.id + 1 AS id,
+            SELECT 3 * sl.id + 1 AS id,
                    'cost' AS row_type,
                    s.id AS subscription_id, s.template_id, s.partner_id,
                    s.company_id, company.currency_id,
@@ -128,6 +135,33 @@ class SerialContractProfitReport(models.Model):
              WHERE sl.coverage_source = 'contract'
                AND st.done
                AND NOT COALESCE(r.archive, FALSE)
+            UNION ALL
+            SELECT 3 * sol.id + 2 AS id,
+                   'supply' AS row_type,
+                   s.id AS subscription_id, s.template_id, s.partner_id,
+                   s.company_id, company.currency_id,
+                   COALESCE(so.effective_date, so.date_order)::date AS date,
+                   NULL::integer AS move_id,
+                   NULL::integer AS request_id,
+                   'consumable' AS line_type,
+                   0 AS revenue,
+                   c.cost,
+                   -c.cost AS margin,
+                   NULL::float AS margin_rate
+              FROM sale_order_line sol
+              JOIN sale_order so ON so.id = sol.order_id
+              JOIN sale_subscription s ON s.id = sol.supply_subscription_id
+              JOIN res_company company ON company.id = s.company_id
+              JOIN product_product supply ON supply.id = sol.product_id
+              CROSS JOIN LATERAL (
+                  SELECT sol.qty_delivered
+                             * COALESCE(supply.standard_price -> sol.company_id::text,
+                                        to_jsonb(0.0))::float
+                             * COALESCE(sol.supply_coverage_percent, 0) / 100.0 AS cost
+              ) c
+             WHERE sol.supply_coverage_source = 'contract'
+               AND sol.qty_delivered > 0
+               AND so.state = 'sale'
             )
                 """,
                 table=SQL.identifier(self._table),

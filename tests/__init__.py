@@ -38,3 +38,6 @@ from . import test_job_timer
 from . import test_portal_service_request
 from . import test_dispatch
 from . import test_planned_visits
+from . import test_supplies
+from . import test_renewals
+from . import test_supplies_http

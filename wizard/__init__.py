@@ -12,3 +12,5 @@ from . import serial_job_scan
 from . import serial_job_part
 from . import serial_job_reading
 from . import serial_job_sign
+from . import serial_contract_renew
+from . import serial_supply_order
