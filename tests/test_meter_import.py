@@ -91,3 +91,30 @@ class TestMeterImport(SerialServiceCase):
         )
         self.assertEqual(bad[0][:2], ["row", "reason"])
         self.assertEqual([line[0] for line in bad[1:]], ["3", "4", "5", "6", "7"])
+
+    def _import_rows(self, serials):
+        lines = ["serial,meter,date,value,is_reset"] + [
+            f"{serial},IMP,2026-02-01,{100 + number},"
+            for number, serial in enumerate(serials)
+        ]
+        wizard = self._import("\n".join(lines).encode(), "readings.csv", "all")
+        self.assertEqual(wizard.imported_count, len(serials))
+        return wizard
+
+    def test_import_queries_do_not_grow_with_rows(self):
+        """The import reads serials, meters and previous readings once and
+        creates the readings in one batch: 12 rows cost the queries of 3."""
+        self._make_lots(self.product_unit, ["IMPQ-0"])
+        small = [f"IMPQ-S{number}" for number in range(3)]
+        large = [f"IMPQ-L{number}" for number in range(12)]
+        self._make_lots(self.product_unit, small + large)
+        self._import_rows(["IMPQ-0"])  # warm the caches
+        self.env.flush_all()
+        self.env.cr.flush()
+        before = self.env.cr.sql_log_count
+        self._import_rows(small)
+        self.env.flush_all()
+        self.env.cr.flush()
+        small_count = self.env.cr.sql_log_count - before
+        with self.assertQueryCount(small_count):
+            self._import_rows(large)
