@@ -13,6 +13,7 @@ from . import maintenance_request
 from . import serial_contract_line_mixin
 from . import sale_subscription
 from . import sale_subscription_usage
+from . import sale_subscription_usage_pricing
 from . import sale_subscription_billing
 from . import res_users
 from . import serial_coverage_rule
