@@ -50,6 +50,8 @@ from . import res_company_supplies
 from . import sale_order_line_supply
 from . import sale_order_supply
 from . import stock_lot_supplies
+from . import stock_lot_supplies_automatic
+from . import stock_lot_supplies_excess
 from . import stock_picking_supplies
 from . import serial_meter_reading_supplies
 from . import sale_subscription_template_renewal
