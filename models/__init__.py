@@ -17,6 +17,7 @@ from . import maintenance_request
 from . import serial_contract_line_mixin
 from . import sale_subscription
 from . import sale_subscription_usage
+from . import sale_subscription_usage_pricing
 from . import sale_subscription_billing
 from . import res_users
 from . import serial_coverage_rule
@@ -53,6 +54,8 @@ from . import res_company_supplies
 from . import sale_order_line_supply
 from . import sale_order_supply
 from . import stock_lot_supplies
+from . import stock_lot_supplies_automatic
+from . import stock_lot_supplies_excess
 from . import stock_picking_supplies
 from . import serial_meter_reading_supplies
 from . import sale_subscription_template_renewal

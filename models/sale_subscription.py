@@ -8,8 +8,9 @@ from odoo.tools import SQL
 class SaleSubscription(models.Model):
     """The contract's own rules: the serials it covers (one running contract
     per serial), its SLA, the rules and tariffs copied from its template, and
-    when it runs (its billing periods). Usage lines: sale_subscription_usage;
-    the scheduled billing run: sale_subscription_billing."""
+    when it runs (its billing periods). Usage billing: sale_subscription_usage
+    (readings to bill) and sale_subscription_usage_pricing (the lines); the
+    scheduled billing run: sale_subscription_billing."""
 
     _inherit = "sale.subscription"
 
