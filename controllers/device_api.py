@@ -2,6 +2,7 @@
 
 import json
 import logging
+import math
 
 from odoo import http
 from odoo.http import request
@@ -12,6 +13,17 @@ _logger = logging.getLogger(__name__)
 # global key (no scope) works too
 API_KEY_SCOPE = "serial_service_readings"
 DEVICE_GROUP = "serial_service.group_service_technician"
+# a batch at the item limit of serial.meter.reading (10,000 readings) takes
+# about 1.5 MB; a larger
+# body is refused before it is read into memory or parsed
+MAX_BODY_BYTES = 4 * 1024 * 1024
+# integers longer than this are no meter value: refused while parsing, before
+# Python builds a huge integer from them
+MAX_INT_DIGITS = 20
+
+
+class _RefusedNumber(ValueError):
+    """A number of the JSON body that no meter or level can hold."""
 
 
 class SerialServiceDeviceApi(http.Controller):
@@ -49,8 +61,26 @@ class SerialServiceDeviceApi(http.Controller):
                 403,
                 {"error": "The API key's user is not a Service Technician."},
             )
+        body = self._read_body()
+        if body is None:
+            return self._response(
+                413,
+                {
+                    "errors": [
+                        {
+                            "index": None,
+                            "message": f"The body is larger than {MAX_BODY_BYTES} "
+                            "bytes: send the readings in several requests.",
+                        }
+                    ]
+                },
+            )
         try:
-            payload = json.loads(request.httprequest.get_data() or b"")
+            payload = self._parse_json(body)
+        except _RefusedNumber as error:
+            return self._response(
+                400, {"errors": [{"index": None, "message": str(error)}]}
+            )
         except ValueError:
             return self._response(
                 400,
@@ -75,6 +105,48 @@ class SerialServiceDeviceApi(http.Controller):
             return None
         return request.env["res.users.apikeys"]._check_credentials(
             scope=API_KEY_SCOPE, key=key.strip()
+        )
+
+    def _read_body(self):
+        """The raw body, or None when it is larger than MAX_BODY_BYTES: the
+        declared length is checked before reading, and a body sent without
+        one (chunked) is read no further than the limit."""
+        httprequest = request.httprequest
+        if (httprequest.content_length or 0) > MAX_BODY_BYTES:
+            return None
+        if httprequest.content_length is None:
+            body = httprequest.stream.read(MAX_BODY_BYTES + 1)
+        else:
+            body = httprequest.get_data()
+        return body if len(body) <= MAX_BODY_BYTES else None
+
+    def _parse_json(self, body):
+        """The JSON body, refusing what Python's json accepts but no meter
+        holds: NaN and Infinity, floats that overflow (1e400) and integers
+        of more than MAX_INT_DIGITS digits."""
+
+        def refuse(text):
+            raise _RefusedNumber(
+                f"{text[:30]} is not a finite number: send meter values and "
+                "levels as plain decimal numbers."
+            )
+
+        def parse_float(text):
+            number = float(text)
+            if not math.isfinite(number):
+                refuse(text)
+            return number
+
+        def parse_int(text):
+            if len(text.lstrip("-")) > MAX_INT_DIGITS:
+                refuse(text)
+            return int(text)
+
+        return json.loads(
+            body or b"",
+            parse_constant=refuse,
+            parse_float=parse_float,
+            parse_int=parse_int,
         )
 
     def _response(self, status, data, headers=None):

@@ -2,6 +2,7 @@
 submitted by the customer, and the readings behind the usage lines of an
 invoice."""
 
+import math
 from collections import defaultdict
 from datetime import datetime
 
@@ -30,7 +31,7 @@ class SerialServicePortal(PortalAccount):
         if "serial_count" in counters:
             Lot = request.env["stock.lot"]
             values["serial_count"] = (
-                Lot.search_count(self._get_serials_domain())
+                Lot.search_count(self._get_own_company_domain())
                 if Lot.has_access("read")
                 else 0
             )
@@ -39,10 +40,10 @@ class SerialServicePortal(PortalAccount):
     # ------------------------------------------------------------------
     # My equipment
     # ------------------------------------------------------------------
-    def _get_serials_domain(self):
-        """The serials owned by the user's company (its commercial partner);
-        the portal record rule says the same for portal users, this domain
-        keeps an employee's /my page to their own company's units too."""
+    def _get_own_company_domain(self):
+        """The serials or jobs of the user's company (its commercial partner):
+        the portal record rules say the same for portal users, this domain
+        keeps an employee's /my pages to their own company's too."""
         partner = request.env.user.partner_id.commercial_partner_id
         return [("customer_id", "child_of", partner.id)]
 
@@ -68,7 +69,7 @@ class SerialServicePortal(PortalAccount):
     def portal_my_serials(self, page=1, sortby=None, **kw):
         values = self._prepare_portal_layout_values()
         Lot = request.env["stock.lot"]
-        domain = self._get_serials_domain()
+        domain = self._get_own_company_domain()
         sortings = self._get_serials_searchbar_sortings()
         if sortby not in sortings:
             sortby = "name"
@@ -107,7 +108,7 @@ class SerialServicePortal(PortalAccount):
 
     @http.route(["/my/serials/<int:lot_id>"], type="http", auth="user", website=True)
     def portal_my_serial(self, lot_id, reading_saved=None, **kw):
-        lot_sudo = self._serial_check_access(lot_id)
+        lot_sudo = self._portal_check_own("stock.lot", lot_id)
         values = self._serial_get_page_view_values(
             lot_sudo, reading_saved=bool(reading_saved), **kw
         )
@@ -125,36 +126,52 @@ class SerialServicePortal(PortalAccount):
     ):
         """Record the reading the customer typed; a refused one comes back on
         the page with its reason, and nothing is written."""
-        lot_sudo = self._serial_check_access(lot_id)
-        Reading = request.env["serial.meter.reading"]
-        try:
+        lot_sudo = self._portal_check_own("stock.lot", lot_id)
+
+        def record():
             meter, moment, number = self._parse_portal_reading(
                 meter_id, reading_date, value
             )
+            return request.env["serial.meter.reading"]._portal_record_reading(
+                request.env["stock.lot"].browse(lot_sudo.id), meter, moment, number
+            )
+
+        _reading, refused_page = self._serial_form_submit(
+            lot_sudo,
+            record,
+            "reading_error",
+            reading_input={
+                "meter_id": meter_id,
+                "reading_date": reading_date,
+                "value": value,
+            },
+        )
+        return refused_page or request.redirect(
+            f"/my/serials/{lot_sudo.id}?reading_saved=1"
+        )
+
+    def _serial_form_submit(self, lot_sudo, submit, error_key, **page_values):
+        """(result of submit(), None), or (None, the serial's page with the
+        reason under error_key) when submit() refuses the form: it runs in a
+        savepoint, so that nothing of a refused form is written."""
+        try:
             with request.env.cr.savepoint():
-                Reading._portal_record_reading(
-                    request.env["stock.lot"].browse(lot_sudo.id), meter, moment, number
-                )
+                result = submit()
                 request.env.flush_all()
         except (UserError, ValidationError, AccessError) as error:
             request.env.invalidate_all()
             values = self._serial_get_page_view_values(
-                lot_sudo,
-                reading_error=str(error),
-                reading_input={
-                    "meter_id": meter_id,
-                    "reading_date": reading_date,
-                    "value": value,
-                },
+                lot_sudo, **{error_key: str(error)}, **page_values
             )
-            return request.render("serial_service.portal_my_serial", values)
-        return request.redirect(f"/my/serials/{lot_sudo.id}?reading_saved=1")
+            return None, request.render("serial_service.portal_my_serial", values)
+        return result, None
 
-    def _serial_check_access(self, lot_id):
-        """The serial, sudo, if the user may read it (their own); else 404
-        (a serial of another customer is not even said to exist)."""
+    def _portal_check_own(self, model_name, record_id):
+        """The record, sudo, if the user may read it (their own serial or
+        job); else 404: another customer's record is not even said to
+        exist."""
         try:
-            return self._document_check_access("stock.lot", lot_id)
+            return self._document_check_access(model_name, record_id)
         except (AccessError, MissingError) as error:
             raise NotFound() from error
 
@@ -177,13 +194,16 @@ class SerialServicePortal(PortalAccount):
         moment = tz.localize(local).astimezone(pytz.utc).replace(tzinfo=None)
         try:
             number = float((value or "").strip())
-        except ValueError as error:
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number):
+            # float() reads "nan", "inf" and "1e400" (infinite) too
             raise ValidationError(
                 env._(
                     "The meter value must be a number, without spaces or "
                     "thousands separators (e.g. 125400)."
                 )
-            ) from error
+            )
         return meter, moment, number
 
     def _serial_get_page_view_values(self, lot_sudo, **kwargs):

@@ -5,7 +5,7 @@ report."""
 from werkzeug.exceptions import NotFound
 
 from odoo import fields, http
-from odoo.exceptions import AccessError, MissingError, ValidationError
+from odoo.exceptions import ValidationError
 from odoo.http import request
 from odoo.tools import plaintext2html
 from odoo.tools.mimetypes import guess_mimetype
@@ -27,17 +27,11 @@ class ServiceRequestPortal(SerialServicePortal):
         if "service_job_count" in counters:
             Job = request.env["maintenance.request"]
             values["service_job_count"] = (
-                Job.search_count(self._get_service_jobs_domain())
+                Job.search_count(self._get_own_company_domain())
                 if Job.has_access("read")
                 else 0
             )
         return values
-
-    def _get_service_jobs_domain(self):
-        """The jobs of the user's company; the portal record rule says the
-        same for portal users."""
-        partner = request.env.user.partner_id.commercial_partner_id
-        return [("customer_id", "child_of", partner.id)]
 
     # ------------------------------------------------------------------
     # Request service on a serial
@@ -53,7 +47,7 @@ class ServiceRequestPortal(SerialServicePortal):
         """The short form of a service request; posted, it opens a corrective
         job on the serial. Refused input comes back with its reason and
         creates nothing."""
-        lot_sudo = self._serial_check_access(lot_id)
+        lot_sudo = self._portal_check_own("stock.lot", lot_id)
         values = {
             "page_name": "serial",
             "serial": lot_sudo,
@@ -138,7 +132,7 @@ class ServiceRequestPortal(SerialServicePortal):
     def portal_my_service_jobs(self, page=1, **kw):
         values = self._prepare_portal_layout_values()
         Job = request.env["maintenance.request"]
-        domain = self._get_service_jobs_domain()
+        domain = self._get_own_company_domain()
         total = Job.search_count(domain) if Job.has_access("read") else 0
         pager = portal_pager(
             url="/my/jobs", total=total, page=page, step=self._items_per_page
@@ -168,7 +162,7 @@ class ServiceRequestPortal(SerialServicePortal):
 
     @http.route(["/my/jobs/<int:job_id>"], type="http", auth="user", website=True)
     def portal_my_service_job(self, job_id, request_sent=None, **kw):
-        job_sudo = self._service_job_check_access(job_id)
+        job_sudo = self._portal_check_own("maintenance.request", job_id)
         values = {
             "page_name": "service_job",
             "service_job": job_sudo,
@@ -183,7 +177,7 @@ class ServiceRequestPortal(SerialServicePortal):
         ["/my/jobs/<int:job_id>/report"], type="http", auth="user", website=True
     )
     def portal_my_service_job_report(self, job_id, download=False, **kw):
-        job_sudo = self._service_job_check_access(job_id)
+        job_sudo = self._portal_check_own("maintenance.request", job_id)
         if not job_sudo.completed_on:
             raise NotFound()
         return self._show_report(
@@ -193,19 +187,12 @@ class ServiceRequestPortal(SerialServicePortal):
             download=download,
         )
 
-    def _service_job_check_access(self, job_id):
-        """The job, sudo, if the user may read it (their own); else 404."""
-        try:
-            return self._document_check_access("maintenance.request", job_id)
-        except (AccessError, MissingError) as error:
-            raise NotFound() from error
-
     def _serial_get_page_view_values(self, lot_sudo, **kwargs):
         values = super()._serial_get_page_view_values(lot_sudo, **kwargs)
         Job = request.env["maintenance.request"]
         jobs = (
             Job.search(
-                [*self._get_service_jobs_domain(), ("lot_id", "=", lot_sudo.id)],
+                [*self._get_own_company_domain(), ("lot_id", "=", lot_sudo.id)],
                 order="request_date desc, id desc",
                 limit=10,
             )

@@ -1,7 +1,7 @@
 """Customer portal: order supplies for a unit from its page."""
 
 from odoo import http
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import ValidationError
 from odoo.http import request
 
 from .portal import SerialServicePortal
@@ -31,21 +31,18 @@ class SerialServicePortalSupplies(SerialServicePortal):
     def portal_my_serial_supplies(self, lot_id, product_id=None, quantity=None, **kw):
         """Order supplies meant for this unit's model; a refused order comes
         back on the page with its reason, and nothing is created."""
-        lot_sudo = self._serial_check_access(lot_id)
-        try:
+        lot_sudo = self._portal_check_own("stock.lot", lot_id)
+
+        def order_supplies():
             product, qty = self._parse_portal_supply(lot_sudo, product_id, quantity)
-            with request.env.cr.savepoint():
-                # sudo: the serial passed the access check above (the
-                # customer's own); the order goes to that customer only
-                order = lot_sudo._portal_order_supplies(product, qty)
-                request.env.flush_all()
-        except (UserError, ValidationError, AccessError) as error:
-            request.env.invalidate_all()
-            values = self._serial_get_page_view_values(
-                lot_sudo, supply_error=str(error)
-            )
-            return request.render("serial_service.portal_my_serial", values)
-        return request.redirect(
+            # sudo: the serial passed the access check above (the customer's
+            # own); the order goes to that customer only
+            return lot_sudo._portal_order_supplies(product, qty)
+
+        order, refused_page = self._serial_form_submit(
+            lot_sudo, order_supplies, "supply_error"
+        )
+        return refused_page or request.redirect(
             f"/my/serials/{lot_sudo.id}?supply_ordered={order.name}"
         )
 

@@ -1,5 +1,5 @@
 from odoo import Command, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 
 class SerialWarrantyClaim(models.Model):
@@ -132,31 +132,42 @@ class SerialWarrantyClaim(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        forced = self.env.context.get("force_expired_supplier_warranty")
-        if forced and not self.env.user.has_group(
-            "serial_service.group_service_manager"
-        ):
-            raise UserError(
-                self.env._("Only a service manager can force a claim out of warranty.")
-            )
+        forced_by_context = self.env.context.get("force_expired_supplier_warranty")
         for vals in vals_list:
             if vals.get("name", "/") == "/":
                 vals["name"] = (
                     self.env["ir.sequence"].next_by_code("serial.warranty.claim") or "/"
                 )
-            if forced:
+            if forced_by_context:
                 vals["forced"] = True
+        if any(vals.get("forced") for vals in vals_list):
+            self._check_manager(
+                self.env._("Only a service manager can force a claim out of warranty.")
+            )
+        if any(vals.get("state", "draft") != "draft" for vals in vals_list):
+            self._check_manager(self._get_decision_refusal())
         claims = super().create(vals_list)
-        if forced:
-            for claim in claims:
-                claim.message_post(
-                    body=self.env._(
-                        "Claim forced by %(user)s although the supplier warranty had "
-                        "expired on the failure date.",
-                        user=self.env.user.name,
-                    )
-                )
+        claims.filtered("forced")._note_forced()
         return claims
+
+    def write(self, vals):
+        if vals.get("forced"):
+            self._check_manager(
+                self.env._("Only a service manager can force a claim out of warranty.")
+            )
+        # a technician drafts and submits a claim; what the vendor answered,
+        # and the claim once submitted, only a manager changes
+        if vals.get("state", "submitted") != "submitted" or self.filtered(
+            lambda c: c.state != "draft"
+        ):
+            self._check_manager(self._get_decision_refusal())
+        newly_forced = (
+            self.filtered(lambda c: not c.forced) if vals.get("forced") else self
+        )
+        res = super().write(vals)
+        if vals.get("forced"):
+            newly_forced._note_forced()
+        return res
 
     # ------------------------------------------------------------------
     # Actions
@@ -172,6 +183,35 @@ class SerialWarrantyClaim(models.Model):
     def action_reject(self):
         self._check_state("submitted")
         self.state = "rejected"
+
+    # ------------------------------------------------------------------
+    # Business methods
+    # ------------------------------------------------------------------
+    @api.model
+    def _get_decision_refusal(self):
+        return self.env._(
+            "Only a service manager can accept, reject or change a submitted "
+            "supplier claim."
+        )
+
+    def _check_manager(self, message):
+        """Refuse (message) anyone but a service manager; the system (sudo)
+        passes."""
+        if not self.env.su and not self.env.user.has_group(
+            "serial_service.group_service_manager"
+        ):
+            raise AccessError(message)
+
+    def _note_forced(self):
+        """The "forced by" note every claim accepted out of warranty carries."""
+        for claim in self:
+            claim.message_post(
+                body=self.env._(
+                    "Claim forced by %(user)s although the supplier warranty had "
+                    "expired on the failure date.",
+                    user=self.env.user.name,
+                )
+            )
 
     def action_create_refund(self):
         """The vendor credit note (in_refund) for the accepted claims."""

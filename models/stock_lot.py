@@ -1,7 +1,7 @@
 from collections import defaultdict
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools import SQL
 from odoo.tools.sql import create_index
@@ -192,6 +192,20 @@ class StockLot(models.Model):
     def _search_last_sale_id(self, operator, value):
         return self._search_order_lots("sale_line_id.order_id", operator, value)
 
+    # --- genealogy: no unit installed in itself ---
+    @api.constrains("parent_lot_id")
+    def _check_parent_lot_cycle(self):
+        """A component cannot hold the unit it is installed in, at any depth:
+        the genealogy walks (history, recalls) follow parent_lot_id."""
+        if self._has_cycle("parent_lot_id"):
+            raise ValidationError(
+                self.env._(
+                    "%(serials)s cannot be installed in one of its own components "
+                    "(or in itself).",
+                    serials=", ".join(self.mapped("name")),
+                )
+            )
+
     # --- lookup indexes ---
     def init(self):
         res = super().init()
@@ -230,7 +244,7 @@ class StockLot(models.Model):
             )
         return super()._condition_to_sql(alias, fname, operator, value, query)
 
-    # --- guards: ownership (write), billed serials (unlink) ---
+    # --- guards: ownership (create, write), billed serials (unlink) ---
     @api.model
     def _get_manager_only_fields(self):
         """Fields that record ownership and entitlement: only service managers
@@ -240,22 +254,47 @@ class StockLot(models.Model):
             "customer_id",
             "site_id",
             "delivery_date",
+            # the warranty of an installation-started policy runs from it
+            "installation_date",
             "supplier_id",
             "receipt_date",
         }
 
-    def write(self, vals):
-        if (
-            not self.env.su
-            and self._get_manager_only_fields() & vals.keys()
-            and not self.env.user.has_group("serial_service.group_service_manager")
-        ):
+    def _check_ownership_change(self, vals):
+        """Refuse a hand-made change of ownership, entitlement or covering
+        contracts (vals: create or write values) by anyone but a manager; the
+        registry and the contracts change them as the superuser."""
+        if self.env.su:
+            return
+        if "subscription_ids" in vals:
+            # the contract side checks one running contract per serial, the
+            # company and the customer, and tracks the change: only there
             raise AccessError(
                 self.env._(
-                    "Only a service manager can change the owner, supplier or "
-                    "warranty dates of a serial number."
+                    "The contracts covering a serial number are chosen on the "
+                    "contract (Covered Serials), not on the serial."
                 )
             )
+        if self._get_manager_only_fields() & {
+            fname for fname, value in vals.items() if value
+        } and not self.env.user.has_group("serial_service.group_service_manager"):
+            raise AccessError(
+                self.env._(
+                    "Only a service manager can change the owner, supplier, "
+                    "installation or warranty dates of a serial number."
+                )
+            )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_ownership_change(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        manager_fields = self._get_manager_only_fields() & vals.keys()
+        # clearing a date or an owner is a change as much as setting one
+        self._check_ownership_change(dict(vals, **dict.fromkeys(manager_fields, True)))
         return super().write(vals)
 
     def unlink(self):
@@ -359,10 +398,12 @@ class StockLot(models.Model):
                 )
             if dest == "customer" and partner:
                 vals.update(
-                    customer_id=partner.commercial_partner_id.id,
-                    site_id=partner.id,
-                    delivery_date=day,
+                    customer_id=partner.commercial_partner_id.id, site_id=partner.id
                 )
+                # the first delivery starts the warranty: a unit returned and
+                # delivered again keeps its date (a manager may change it)
+                if not line.lot_id.delivery_date and "delivery_date" not in vals:
+                    vals["delivery_date"] = day
             elif source == "customer":
                 vals.update(customer_id=False, site_id=False)
         lots_by_values = defaultdict(lambda: self.env["stock.lot"])

@@ -197,8 +197,13 @@ class StockLot(models.Model):
             lot = lot.parent_lot_id
         downstream = []
 
+        seen = set(self.ids)
+
         def walk(lots, depth):
-            for child in lots:
+            # seen: a cycle left by old data (parent_lot_id refuses new ones)
+            # ends the walk instead of recursing forever
+            for child in lots.filtered(lambda lot: lot.id not in seen):
+                seen.add(child.id)
                 downstream.append((depth, child))
                 walk(child.child_lot_ids, depth + 1)
 

@@ -42,3 +42,6 @@ from . import test_supplies
 from . import test_renewals
 from . import test_supplies_http
 from . import test_serial_views
+from . import test_security_serials
+from . import test_security_claims
+from . import test_security_multicompany

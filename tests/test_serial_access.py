@@ -21,9 +21,12 @@ class TestSerialAccess(SerialServiceCase):
         with self.assertRaises(AccessError):
             lot.write({"customer_id": self.other_customer.id})
         self.assertEqual(self.lot.customer_id, self.customer)
-        # other fields of the serial stay editable by stock users
-        lot.write({"installation_date": "2026-02-01"})
-        self.assertEqual(str(self.lot.installation_date), "2026-02-01")
+        # other fields of the serial stay editable by stock users (the
+        # installation date no longer: it moves installation-started warranties)
+        lot.write({"ref": "Rack 4"})
+        self.assertEqual(self.lot.ref, "Rack 4")
+        with self.assertRaises(AccessError):
+            lot.write({"installation_date": "2026-02-01"})
 
     def test_manager_can_change_owner(self):
         lot = self.lot.with_user(self.manager)
