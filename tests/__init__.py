@@ -41,3 +41,4 @@ from . import test_planned_visits
 from . import test_supplies
 from . import test_renewals
 from . import test_supplies_http
+from . import test_billing_engine_values
