@@ -45,3 +45,4 @@ from . import test_serial_views
 from . import test_security_serials
 from . import test_security_claims
 from . import test_security_multicompany
+from . import test_billing_engine_values
