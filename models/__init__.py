@@ -14,6 +14,9 @@ from . import stock_lot_history
 from . import stock_move
 from . import maintenance_equipment
 from . import maintenance_request
+from . import maintenance_request_completion
+from . import maintenance_request_parts
+from . import maintenance_request_preventive
 from . import serial_contract_line_mixin
 from . import sale_subscription
 from . import sale_subscription_usage
