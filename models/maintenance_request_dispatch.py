@@ -35,6 +35,9 @@ class MaintenanceRequest(models.Model):
     dispatch_suggestion_reasons = fields.Char(
         string="Why", compute="_compute_dispatch_suggestion"
     )
+    # the board's kanban shows a column per technician, empty ones included,
+    # so that a job is dropped on the technician it is given to
+    user_id = fields.Many2one(group_expand="_read_group_dispatch_technicians")
 
     # --- dispatch: warnings ---
     @api.depends(
@@ -133,12 +136,34 @@ class MaintenanceRequest(models.Model):
             self._check_can_dispatch(self.env["res.users"].browse(vals["user_id"]))
         res = super().write(vals)
         if board:
-            # the board's calendar: a job dropped on a day, or given to
-            # another technician, gets its parts planned into that van
+            # the board: a job dropped on a technician's column is scheduled in
+            # their first free slot when it has no date yet; dropped on a day
+            # or given to another technician, its parts are planned into the van
+            if vals.get("user_id"):
+                for job in self.filtered(lambda j: not j.schedule_date):
+                    job.with_context(
+                        dispatch_board=False
+                    ).schedule_date = job._get_dispatch_slot(job.user_id)
             self._plan_dispatched_parts()
         return res
 
     # --- dispatch: business methods ---
+    @api.model
+    def _read_group_dispatch_technicians(self, users, domain):
+        """On the dispatch board, every service technician of the current
+        companies is a column; elsewhere, only the technicians with jobs."""
+        if not self.env.context.get("dispatch_board"):
+            return users
+        group = self.env.ref("serial_service.group_service_technician")
+        technicians = users.search(
+            [
+                ("groups_id", "in", group.ids),
+                ("share", "=", False),
+                ("company_ids", "in", self.env.companies.ids),
+            ]
+        )
+        return (users | technicians).sorted("name")
+
     def _check_can_dispatch(self, user):
         """Service managers dispatch to anyone; a technician only to
         themselves."""

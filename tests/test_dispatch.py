@@ -145,6 +145,34 @@ class TestDispatch(DispatchCase):
         )
 
     @freeze_time(MONDAY)
+    def test_kanban_drop_on_a_technician_assigns_schedules_and_plans(self):
+        self.env["stock.quant"]._update_available_quantity(
+            self.fuser, self.stock_location, 5
+        )
+        job = self._make_job({self.fuser: 1})
+        Board = self.env["maintenance.request"].with_user(self.manager)
+        # every technician is a column of the board, those without jobs too
+        groups = Board.with_context(dispatch_board=True).web_read_group(
+            [("id", "=", job.id)], ["user_id"], ["user_id"]
+        )["groups"]
+        columns = {g["user_id"][0] for g in groups if g["user_id"]}
+        self.assertTrue({self.ann.id, self.ben.id} <= columns)
+        # outside the board, only the technicians that have jobs
+        groups = Board.web_read_group([("id", "=", job.id)], ["user_id"], ["user_id"])
+        self.assertFalse([g for g in groups["groups"] if g["user_id"]])
+        self.assertFalse(job.schedule_date)
+        # the kanban's drop writes the column's technician
+        job.with_user(self.manager).with_context(dispatch_board=True).write(
+            {"user_id": self.ann.id}
+        )
+        self.assertEqual(job.user_id, self.ann)
+        self.assertTrue(job.schedule_date, "a job dropped without a date is planned")
+        self.assertEqual(
+            job.procurement_group_id.stock_move_ids.location_dest_id,
+            self.ann.van_location_id,
+        )
+
+    @freeze_time(MONDAY)
     def test_technicians_cannot_dispatch_others(self):
         job = self._make_job(user_id=self.ann.id)
         as_ann = job.with_user(self.ann)
