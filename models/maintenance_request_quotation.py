@@ -198,6 +198,10 @@ class MaintenanceRequest(models.Model):
             "company_id": self.company_id.id,
             "origin": self.name,
             "service_request_id": self.id,
+            # the customer accepts the work by signing on the portal: signing
+            # confirms the order (no online payment asked before the visit)
+            "require_signature": True,
+            "require_payment": False,
             "order_line": [
                 Command.create(line._prepare_sale_line_vals())
                 for line in self.service_line_ids
