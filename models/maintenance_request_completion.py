@@ -103,13 +103,7 @@ class MaintenanceRequest(models.Model):
         the transaction, without waiting: a second job completed at the same
         time taking the same parts (or the same job completed twice) gets a
         clear error instead of double-spending the van's last unit."""
-        lines = self.service_line_ids.filtered(
-            lambda line: (
-                line.line_type in ("part", "consumable")
-                and line.product_id.is_storable
-                and line.location_id
-            )
-        )
+        lines = self.service_line_ids._filtered_stock_parts().filtered("location_id")
         # sudo: technicians may not read every quant of their van's parent
         quants = (
             self.env["stock.quant"]
@@ -164,11 +158,7 @@ class MaintenanceRequest(models.Model):
         taken to the customer, and one per removed part, from the customer to
         the defective returns."""
         customer_location = self.env.ref("stock.stock_location_customers")
-        lines = self.service_line_ids.filtered(
-            lambda line: (
-                line.line_type in ("part", "consumable") and line.product_id.is_storable
-            )
-        )
+        lines = self.service_line_ids._filtered_stock_parts()
         vals_list, targets = [], []
         for line in lines:
             vals_list.append(

@@ -299,11 +299,7 @@ class SerialServiceLine(models.Model):
     def _check_parts_available(self):
         """Every part is where the line says it is taken from: checked for all
         lines at once, before anything moves."""
-        lines = self.filtered(
-            lambda line: (
-                line.line_type in ("part", "consumable") and line.product_id.is_storable
-            )
-        )
+        lines = self._filtered_stock_parts()
         for line in lines:
             if not line.location_id:
                 raise UserError(
