@@ -65,3 +65,4 @@ from . import sale_subscription_template_renewal
 from . import sale_subscription_renewal
 from . import sale_order_renewal
 from . import serial_service_line_stock
+from . import stock_move_validated

@@ -179,10 +179,7 @@ class MaintenanceRequest(models.Model):
                     quantity=1.0,
                 )
             )
-        if not vals_list:
-            return
-        moves = self.env["stock.move"].create(vals_list)
-        moves._action_done()
+        moves = self.env["stock.move"]._create_validated_serial_moves(vals_list)
         for line, move in zip(targets, moves, strict=False):
             line.move_id = move
 

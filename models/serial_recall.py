@@ -366,37 +366,22 @@ class SerialRecall(models.Model):
     def _move_lots(self, lots, destination):
         """Real stock moves of the serials to the destination, one per serial,
         created and validated in one batch."""
-        vals_list = [
-            {
-                "name": self.env._("Recall %(ref)s", ref=self.name),
-                "origin": self.name,
-                "product_id": lot.product_id.id,
-                "product_uom": lot.product_id.uom_id.id,
-                "product_uom_qty": 1.0,
-                "company_id": self.company_id.id,
-                "state": "confirmed",
-                "location_id": lot.location_id.id,
-                "location_dest_id": destination.id,
-                "picked": True,
-                "move_line_ids": [
-                    Command.create(
-                        {
-                            "product_id": lot.product_id.id,
-                            "product_uom_id": lot.product_id.uom_id.id,
-                            "quantity": 1.0,
-                            "location_id": lot.location_id.id,
-                            "location_dest_id": destination.id,
-                            "lot_id": lot.id,
-                            "company_id": self.company_id.id,
-                        }
-                    )
-                ],
-            }
-            for lot in lots
-        ]
-        moves = self.env["stock.move"].create(vals_list)
-        moves._action_done()
-        return moves
+        Move = self.env["stock.move"]
+        return Move._create_validated_serial_moves(
+            [
+                Move._prepare_validated_move_vals(
+                    lot.product_id,
+                    1.0,
+                    lot.location_id,
+                    destination,
+                    lot=lot,
+                    company=self.company_id,
+                    name=self.env._("Recall %(ref)s", ref=self.name),
+                    origin=self.name,
+                )
+                for lot in lots
+            ]
+        )
 
     def _prepare_request_vals(self, unit):
         self.ensure_one()

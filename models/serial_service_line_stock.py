@@ -17,3 +17,22 @@ class SerialServiceLine(models.Model):
     def _filtered_stock_parts(self):
         """The lines of these that take a storable part from stock."""
         return self.filtered(lambda line: line._is_stock_part())
+
+    def _prepare_move_vals(self, source, destination, lot, product=None, quantity=None):
+        """The validated move of this line's part (or of `product`, the part
+        it replaces) from `source` to `destination`, named after the job."""
+        self.ensure_one()
+        product = product or self.product_id
+        quantity = self.quantity if quantity is None else quantity
+        job = self.request_id
+        return self.env["stock.move"]._prepare_validated_move_vals(
+            product,
+            quantity,
+            source,
+            destination,
+            lot=lot,
+            company=job.company_id,
+            name=f"{job.name}: {product.display_name}",
+            origin=job.name,
+            partner_id=job.customer_id.id,
+        )
