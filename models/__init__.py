@@ -66,3 +66,4 @@ from . import sale_subscription_renewal
 from . import sale_order_renewal
 from . import serial_service_line_stock
 from . import stock_move_validated
+from . import stock_location

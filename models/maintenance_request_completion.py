@@ -168,12 +168,16 @@ class MaintenanceRequest(models.Model):
             )
             targets.append(line)
         returns = lines.filtered("removed_lot_id")
-        defective = self._get_defective_location()
+        Location = self.env["stock.location"]
+        defective = {
+            company: Location._get_or_create_service_location("defective", company)
+            for company in returns.request_id.company_id
+        }
         for line in returns:
             vals_list.append(
                 line._prepare_move_vals(
                     customer_location,
-                    defective,
+                    defective[line.request_id.company_id],
                     line.removed_lot_id,
                     product=line.removed_lot_id.product_id,
                     quantity=1.0,
@@ -182,25 +186,6 @@ class MaintenanceRequest(models.Model):
         moves = self.env["stock.move"]._create_validated_serial_moves(vals_list)
         for line, move in zip(targets, moves, strict=False):
             line.move_id = move
-
-    def _get_defective_location(self):
-        location = self.env.ref(
-            "serial_service.stock_location_defective", raise_if_not_found=False
-        )
-        company = self.company_id[:1] or self.env.company
-        if location and location.company_id in (company, self.env["res.company"]):
-            return location
-        return self.env["stock.location"].search(
-            [("name", "=", "Defective Returns"), ("company_id", "=", company.id)],
-            limit=1,
-        ) or self.env["stock.location"].create(
-            {
-                "name": "Defective Returns",
-                "usage": "internal",
-                "location_id": self.env.ref("stock.stock_location_locations").id,
-                "company_id": company.id,
-            }
-        )
 
     def _install_parts(self):
         """Serialised parts go into the unit; the parts they replace come out.

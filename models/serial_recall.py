@@ -180,7 +180,9 @@ class SerialRecall(models.Model):
         """Move the affected units that are still in our stock to quarantine."""
         for recall in self:
             lots = recall._filter_recall_in_stock(recall.affected_lot_ids)
-            quarantine = recall._get_quarantine_location()
+            quarantine = self.env["stock.location"]._get_or_create_service_location(
+                "quarantine", recall.company_id
+            )
             lots = lots.filtered(lambda lot, q=quarantine: lot.location_id != q)
             if lots:
                 recall._move_lots(lots, quarantine)
@@ -333,35 +335,6 @@ class SerialRecall(models.Model):
             return base._get_host_lots()
         base = Lot.search(self._get_scope_domain())
         return base | base._get_host_lots()
-
-    def _get_quarantine_location(self):
-        self.ensure_one()
-        location = self.env.ref(
-            "serial_service.stock_location_quarantine", raise_if_not_found=False
-        )
-        if location and location.company_id in (
-            self.company_id,
-            self.env["res.company"],
-        ):
-            return location
-        warehouse = self.env["stock.warehouse"].search(
-            [("company_id", "=", self.company_id.id)], limit=1
-        )
-        location = self.env["stock.location"].search(
-            [
-                ("name", "=", "Quarantine"),
-                ("location_id", "=", warehouse.view_location_id.id),
-            ],
-            limit=1,
-        )
-        return location or self.env["stock.location"].create(
-            {
-                "name": "Quarantine",
-                "usage": "internal",
-                "location_id": warehouse.view_location_id.id,
-                "company_id": self.company_id.id,
-            }
-        )
 
     def _move_lots(self, lots, destination):
         """Real stock moves of the serials to the destination, one per serial,
