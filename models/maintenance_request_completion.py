@@ -52,12 +52,7 @@ class MaintenanceRequest(models.Model):
         jobs.service_line_ids._check_parts_available()
         jobs._move_parts()
         jobs._install_parts()
-        for job in jobs:
-            removed = job.service_line_ids.removed_lot_id
-            if removed:
-                self.env["serial.warranty.claim"]._create_from_replaced_parts(
-                    job, removed
-                )
+        self.env["serial.warranty.claim"]._create_from_replaced_parts(jobs)
         jobs.service_line_ids.write({"coverage_locked": True})
         jobs._create_invoices()
         done_stage = self.env["maintenance.stage"].search(
