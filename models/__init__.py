@@ -18,6 +18,7 @@ from . import maintenance_request_completion
 from . import maintenance_request_parts
 from . import maintenance_request_preventive
 from . import serial_contract_line_mixin
+from . import serial_batch_mixin
 from . import sale_subscription
 from . import sale_subscription_usage
 from . import sale_subscription_usage_pricing
