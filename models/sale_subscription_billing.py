@@ -25,6 +25,7 @@ BILLING_LIMIT_SHARE = 0.25
 
 
 class SaleSubscription(models.Model):
+    _name = "sale.subscription"
     _inherit = ["sale.subscription", "serial.batch.mixin"]
 
     billing_run_date = fields.Date(

@@ -14,6 +14,7 @@ class StockLot(models.Model):
     item reaches the supply's yield (less the company's margin), or a device
     reports its level at or under 10 %; the daily cron, in batches."""
 
+    _name = "stock.lot"
     _inherit = ["stock.lot", "serial.batch.mixin"]
 
     # ------------------------------------------------------------------
