@@ -56,17 +56,19 @@ class StockLocation(models.Model):
         )
         if location:
             return location.with_env(self.env)
-        shipped = self.env.ref(SERVICE_LOCATION_XMLIDS[kind], raise_if_not_found=False)
+        shipped = Location.env.ref(
+            SERVICE_LOCATION_XMLIDS[kind], raise_if_not_found=False
+        )
         if (
             shipped
             and not shipped.service_location_kind
             and shipped.company_id in (company, self.env["res.company"])
         ):
             # the main company's location, shipped before the kind existed
-            shipped.sudo().service_location_kind = kind
-            return shipped
+            shipped.service_location_kind = kind
+            return shipped.with_env(self.env)
         return Location.create(
-            self._prepare_service_location_vals(kind, company)
+            Location._prepare_service_location_vals(kind, company)
         ).with_env(self.env)
 
     @api.model
