@@ -18,6 +18,7 @@ from . import maintenance_request_completion
 from . import maintenance_request_parts
 from . import maintenance_request_preventive
 from . import serial_contract_line_mixin
+from . import serial_batch_mixin
 from . import sale_subscription
 from . import sale_subscription_usage
 from . import sale_subscription_usage_pricing
@@ -64,3 +65,6 @@ from . import serial_meter_reading_supplies
 from . import sale_subscription_template_renewal
 from . import sale_subscription_renewal
 from . import sale_order_renewal
+from . import serial_service_line_stock
+from . import stock_move_validated
+from . import stock_location

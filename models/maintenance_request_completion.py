@@ -52,12 +52,7 @@ class MaintenanceRequest(models.Model):
         jobs.service_line_ids._check_parts_available()
         jobs._move_parts()
         jobs._install_parts()
-        for job in jobs:
-            removed = job.service_line_ids.removed_lot_id
-            if removed:
-                self.env["serial.warranty.claim"]._create_from_replaced_parts(
-                    job, removed
-                )
+        self.env["serial.warranty.claim"]._create_from_replaced_parts(jobs)
         jobs.service_line_ids.write({"coverage_locked": True})
         jobs._create_invoices()
         done_stage = self.env["maintenance.stage"].search(
@@ -103,13 +98,7 @@ class MaintenanceRequest(models.Model):
         the transaction, without waiting: a second job completed at the same
         time taking the same parts (or the same job completed twice) gets a
         clear error instead of double-spending the van's last unit."""
-        lines = self.service_line_ids.filtered(
-            lambda line: (
-                line.line_type in ("part", "consumable")
-                and line.product_id.is_storable
-                and line.location_id
-            )
-        )
+        lines = self.service_line_ids._filtered_stock_parts().filtered("location_id")
         # sudo: technicians may not read every quant of their van's parent
         quants = (
             self.env["stock.quant"]
@@ -164,11 +153,7 @@ class MaintenanceRequest(models.Model):
         taken to the customer, and one per removed part, from the customer to
         the defective returns."""
         customer_location = self.env.ref("stock.stock_location_customers")
-        lines = self.service_line_ids.filtered(
-            lambda line: (
-                line.line_type in ("part", "consumable") and line.product_id.is_storable
-            )
-        )
+        lines = self.service_line_ids._filtered_stock_parts()
         vals_list, targets = [], []
         for line in lines:
             vals_list.append(
@@ -178,42 +163,24 @@ class MaintenanceRequest(models.Model):
             )
             targets.append(line)
         returns = lines.filtered("removed_lot_id")
-        defective = self._get_defective_location()
+        Location = self.env["stock.location"]
+        defective = {
+            company: Location._get_or_create_service_location("defective", company)
+            for company in returns.request_id.company_id
+        }
         for line in returns:
             vals_list.append(
                 line._prepare_move_vals(
                     customer_location,
-                    defective,
+                    defective[line.request_id.company_id],
                     line.removed_lot_id,
                     product=line.removed_lot_id.product_id,
                     quantity=1.0,
                 )
             )
-        if not vals_list:
-            return
-        moves = self.env["stock.move"].create(vals_list)
-        moves._action_done()
+        moves = self.env["stock.move"]._create_validated_serial_moves(vals_list)
         for line, move in zip(targets, moves, strict=False):
             line.move_id = move
-
-    def _get_defective_location(self):
-        location = self.env.ref(
-            "serial_service.stock_location_defective", raise_if_not_found=False
-        )
-        company = self.company_id[:1] or self.env.company
-        if location and location.company_id in (company, self.env["res.company"]):
-            return location
-        return self.env["stock.location"].search(
-            [("name", "=", "Defective Returns"), ("company_id", "=", company.id)],
-            limit=1,
-        ) or self.env["stock.location"].create(
-            {
-                "name": "Defective Returns",
-                "usage": "internal",
-                "location_id": self.env.ref("stock.stock_location_locations").id,
-                "company_id": company.id,
-            }
-        )
 
     def _install_parts(self):
         """Serialised parts go into the unit; the parts they replace come out.

@@ -184,11 +184,7 @@ class MaintenanceRequest(models.Model):
         jobs = self.filtered(
             lambda j: not j.completed_on and not j.stage_id.done and j.user_id
         )
-        with_parts = jobs.service_line_ids.filtered(
-            lambda line: (
-                line.line_type in ("part", "consumable") and line.product_id.is_storable
-            )
-        ).request_id
+        with_parts = jobs.service_line_ids._filtered_stock_parts().request_id
         no_van = with_parts.filtered(lambda j: not j.user_id.van_location_id)
         for job in no_van:
             job.message_post(
@@ -398,7 +394,7 @@ class MaintenanceRequest(models.Model):
         part and consumable lines."""
         needed = defaultdict(lambda: defaultdict(float))
         for line in self.service_line_ids:
-            if line.line_type in ("part", "consumable") and line.product_id.is_storable:
+            if line._is_stock_part():
                 needed[line.request_id][line.product_id] += (
                     line.product_uom_id._compute_quantity(
                         line.quantity, line.product_id.uom_id

@@ -112,11 +112,7 @@ class MaintenanceRequest(models.Model):
         (free of reservations) through the van resupply route, the rest
         through the "Parts for a job" route, whose transfer to the van is
         chained to a purchase by the buy route. Returns the procurements run."""
-        jobs = self.service_line_ids.filtered(
-            lambda line: (
-                line.line_type in ("part", "consumable") and line.product_id.is_storable
-            )
-        ).request_id
+        jobs = self.service_line_ids._filtered_stock_parts().request_id
         no_van = jobs.filtered(lambda job: not job.user_id.van_location_id)
         if no_van:
             raise UserError(
@@ -164,11 +160,7 @@ class MaintenanceRequest(models.Model):
                 ("stage_id.done", "=", False),
             ]
         )
-        open_lines = open_jobs.service_line_ids.filtered(
-            lambda line: (
-                line.line_type in ("part", "consumable") and line.product_id.is_storable
-            )
-        )
+        open_lines = open_jobs.service_line_ids._filtered_stock_parts()
         products = open_lines.product_id
         vans = open_jobs.user_id.van_location_id
         needed = defaultdict(float)

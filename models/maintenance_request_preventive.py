@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import Command, api, fields, models
 
 
 class MaintenanceRequest(models.Model):
@@ -34,3 +34,23 @@ class MaintenanceRequest(models.Model):
              WHERE preventive_threshold > 0
             """
         )
+
+    @api.model
+    def _prepare_preventive_job_vals(self, lot, name, description, **vals):
+        """A preventive job on the serial with its product's parts kit as
+        lines: the job a meter's threshold opens and the contract's planned
+        visit; `vals` adds what each sets of its own."""
+        kit = lot.product_id.product_tmpl_id.preventive_kit_line_ids
+        return {
+            "name": name,
+            "maintenance_type": "preventive",
+            "lot_id": lot.id,
+            "description": description,
+            **vals,
+            "service_line_ids": [
+                Command.create(
+                    {"product_id": line.product_id.id, "quantity": line.quantity}
+                )
+                for line in kit
+            ],
+        }

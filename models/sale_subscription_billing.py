@@ -25,7 +25,8 @@ BILLING_LIMIT_SHARE = 0.25
 
 
 class SaleSubscription(models.Model):
-    _inherit = "sale.subscription"
+    _name = "sale.subscription"
+    _inherit = ["sale.subscription", "serial.batch.mixin"]
 
     billing_run_date = fields.Date(
         string="Billed by the Scheduler on",
@@ -201,39 +202,19 @@ class SaleSubscription(models.Model):
         again one by one, each in its own savepoint, so that one contract's
         error is logged on it and the others go on. Returns the contracts
         that failed."""
-        failed = self.browse()
-        for start in range(0, len(self), batch_size):
-            batch = self[start : start + batch_size]
-            try:
-                with self.env.cr.savepoint():
-                    batch._lock_for_billing_batch()._generate_invoices_batch()
-            except Exception as error:  # the savepoint undid the whole batch
-                _logger.info(
-                    "Billing batch of %s contracts failed (%s): billing them one "
-                    "by one",
-                    len(batch),
-                    error,
-                )
-                failed |= batch._run_usage_billing_one_by_one()
-        return failed
+        return self._run_in_batches(
+            lambda batch: batch._lock_for_billing_batch()._generate_invoices_batch(),
+            batch_size,
+            self.env._("Usage billing failed"),
+            run_one=lambda contract: (
+                contract._lock_for_billing() and contract._generate_invoices_batch()
+            ),
+        )
 
-    def _run_usage_billing_one_by_one(self):
-        failed = self.browse()
-        for subscription in self:
-            try:
-                with self.env.cr.savepoint():
-                    if subscription._lock_for_billing():
-                        subscription._generate_invoices_batch()
-            except Exception as error:  # the savepoint undid its writes
-                _logger.warning("Billing of %s failed: %s", subscription.name, error)
-                failed |= subscription
-                subscription.activity_schedule(
-                    "mail.mail_activity_data_warning",
-                    summary=self.env._("Usage billing failed"),
-                    note=str(error),
-                    user_id=subscription.user_id.id or self.env.uid,
-                )
-        return failed
+    def _get_batch_failure_user_id(self):
+        # the contract's salesperson is told that its billing failed
+        self.ensure_one()
+        return self.user_id.id or super()._get_batch_failure_user_id()
 
     def _generate_invoices_batch(self):
         """subscription_oca's `generate_invoice` for many contracts at once:

@@ -1,6 +1,6 @@
 from dateutil.relativedelta import relativedelta
 
-from odoo import Command, api, fields, models
+from odoo import api, fields, models
 
 # the top suggestion wins "clearly" when it leads the second by this score
 CLEAR_WIN_MARGIN = 20.0
@@ -90,28 +90,20 @@ class SaleSubscription(models.Model):
     def _prepare_planned_visit_vals(self, lot, visit):
         self.ensure_one()
         template = self.template_id
-        kit = lot.product_id.product_tmpl_id.preventive_kit_line_ids
-        return {
-            "name": self.env._(
+        return self.env["maintenance.request"]._prepare_preventive_job_vals(
+            lot,
+            self.env._(
                 "Planned visit of %(serial)s on %(date)s",
                 serial=lot.name,
                 date=visit,
             ),
-            "maintenance_type": "preventive",
-            "lot_id": lot.id,
-            "subscription_id": self.id,
-            "company_id": self.company_id.id,
-            "planned_visit_date": visit,
-            "duration": template.visit_duration,
-            "description": self.env._(
+            self.env._(
                 "Visit every %(months)s months under contract %(contract)s.",
                 months=template.visit_interval_months,
                 contract=self.display_name,
             ),
-            "service_line_ids": [
-                Command.create(
-                    {"product_id": line.product_id.id, "quantity": line.quantity}
-                )
-                for line in kit
-            ],
-        }
+            subscription_id=self.id,
+            company_id=self.company_id.id,
+            planned_visit_date=visit,
+            duration=template.visit_duration,
+        )

@@ -123,16 +123,8 @@ class SerialMeterReading(models.Model):
         """([(index, create values)], [errors]) of the posted items, with the
         serials and meters read once for the whole batch."""
         dicts = [item for item in items if isinstance(item, dict)]
-        names = {str(item["serial"]) for item in dicts if item.get("serial")}
         codes = {str(item["meter"]) for item in dicts if item.get("meter")}
-        lots_by_name = defaultdict(lambda: self.env["stock.lot"])
-        for lot in self.env["stock.lot"].search(
-            [
-                ("name", "in", list(names)),
-                ("company_id", "in", [self.env.company.id, False]),
-            ]
-        ):
-            lots_by_name[lot.name] |= lot
+        lots_by_name = self._api_get_lots_by_name(dicts)
         meters = {
             meter.code: meter
             for meter in self.env["serial.meter.type"].search(
@@ -148,42 +140,67 @@ class SerialMeterReading(models.Model):
         return parsed, errors
 
     @api.model
+    def _api_get_lots_by_name(self, items):
+        """{serial number: serials} of the items' "serial", in one search:
+        the current company's serials and those shared by all companies."""
+        names = {str(item["serial"]) for item in items if item.get("serial")}
+        lots_by_name = defaultdict(lambda: self.env["stock.lot"])
+        for lot in self.env["stock.lot"].search(
+            [
+                ("name", "in", list(names)),
+                ("company_id", "in", [self.env.company.id, False]),
+            ]
+        ):
+            lots_by_name[lot.name] |= lot
+        return lots_by_name
+
+    @api.model
+    def _api_check_required(self, item, keys):
+        """[problem] of a posted item lacking one of the keys."""
+        missing = [key for key in keys if item.get(key) in (None, "")]
+        if not missing:
+            return []
+        return [self.env._("Missing field(s): %(fields)s.", fields=", ".join(missing))]
+
+    @api.model
+    def _api_check_serial(self, serial, lots, several=None):
+        """[problem] unless exactly one serial answers to the posted number
+        (several: the problem to give when more than one does)."""
+        if not lots:
+            # the same answer for a serial of another company: nothing leaks
+            return [self.env._("Unknown serial number %(serial)s.", serial=serial)]
+        if len(lots) > 1:
+            return [
+                several
+                or self.env._(
+                    "Serial number %(serial)s belongs to several products.",
+                    serial=serial,
+                )
+            ]
+        return []
+
+    @api.model
     def _api_parse_item(self, item, lots_by_name, meters):
         if not isinstance(item, dict):
             return [self.env._("A reading must be an object.")], None
-        missing = [
-            key
-            for key in ("serial", "meter", "date", "value")
-            if item.get(key)
-            in (
-                None,
-                "",
-            )
-        ]
+        missing = self._api_check_required(item, ("serial", "meter", "date", "value"))
         if missing:
-            return [
-                self.env._("Missing field(s): %(fields)s.", fields=", ".join(missing))
-            ], None
-        problems = []
+            return missing, None
         serial = str(item["serial"])
         lots = lots_by_name[serial]
         if item.get("product"):
             lots = lots.filtered(
                 lambda lot: lot.product_id.default_code == item["product"]
             )
-        if not lots:
-            # the same answer for a serial of another company: nothing leaks
-            problems.append(
-                self.env._("Unknown serial number %(serial)s.", serial=serial)
-            )
-        elif len(lots) > 1:
-            problems.append(
-                self.env._(
-                    "Serial number %(serial)s belongs to several products: add "
-                    '"product" (the internal reference).',
-                    serial=serial,
-                )
-            )
+        problems = self._api_check_serial(
+            serial,
+            lots,
+            several=self.env._(
+                "Serial number %(serial)s belongs to several products: add "
+                '"product" (the internal reference).',
+                serial=serial,
+            ),
+        )
         meter = meters.get(str(item["meter"]))
         if not meter:
             problems.append(self.env._("Unknown meter %(meter)s.", meter=item["meter"]))

@@ -1,6 +1,6 @@
 import math
 
-from odoo import Command, api, models
+from odoo import api, models
 from odoo.tools import SQL
 
 
@@ -102,32 +102,24 @@ class SerialMeterReading(models.Model):
         self.ensure_one()
         lot = self.lot_id
         meter = self.meter_type_id
-        kit = lot.product_id.product_tmpl_id.preventive_kit_line_ids
-        return {
-            "name": self.env._(
+        return self.env["maintenance.request"]._prepare_preventive_job_vals(
+            lot,
+            self.env._(
                 "Preventive service of %(serial)s at %(threshold)s %(meter)s",
                 serial=lot.name,
                 threshold=f"{threshold:g}",
                 meter=meter.name,
             ),
-            "maintenance_type": "preventive",
-            "lot_id": lot.id,
-            "company_id": (lot.company_id or self.env.company).id,
-            "request_date": self.reading_date.date(),
-            "preventive_meter_type_id": meter.id,
-            "preventive_threshold": threshold,
-            "preventive_reading_id": self.id,
-            "description": self.env._(
+            self.env._(
                 "Reading %(value)s on %(date)s: the usage since the first reading "
                 "reached %(threshold)s.",
                 value=f"{self.value:g}",
                 date=self.reading_date,
                 threshold=f"{threshold:g}",
             ),
-            "service_line_ids": [
-                Command.create(
-                    {"product_id": line.product_id.id, "quantity": line.quantity}
-                )
-                for line in kit
-            ],
-        }
+            company_id=(lot.company_id or self.env.company).id,
+            request_date=self.reading_date.date(),
+            preventive_meter_type_id=meter.id,
+            preventive_threshold=threshold,
+            preventive_reading_id=self.id,
+        )

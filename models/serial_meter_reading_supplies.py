@@ -1,5 +1,3 @@
-from collections import defaultdict
-
 from odoo import api, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
@@ -84,16 +82,8 @@ class SerialMeterReading(models.Model):
         """([(index, lot, product, level)], [errors]) of the posted supplies
         levels, with serials and products read once for the whole batch."""
         dicts = [item for item in items if isinstance(item, dict)]
-        names = {str(item["serial"]) for item in dicts if item.get("serial")}
         refs = {str(item["product"]) for item in dicts if item.get("product")}
-        lots_by_name = defaultdict(lambda: self.env["stock.lot"])
-        for lot in self.env["stock.lot"].search(
-            [
-                ("name", "in", list(names)),
-                ("company_id", "in", [self.env.company.id, False]),
-            ]
-        ):
-            lots_by_name[lot.name] |= lot
+        lots_by_name = self._api_get_lots_by_name(dicts)
         products = self.env["product.product"].search(
             ["|", ("default_code", "in", list(refs)), ("barcode", "in", list(refs))]
         )
@@ -114,21 +104,9 @@ class SerialMeterReading(models.Model):
     def _api_parse_supply(self, item, lots_by_name, products):
         if not isinstance(item, dict):
             return [self.env._("A supplies item must be an object.")], None, None, None
-        missing = [
-            key for key in ("serial", "product", "level") if item.get(key) in (None, "")
-        ]
+        missing = self._api_check_required(item, ("serial", "product", "level"))
         if missing:
-            return (
-                [
-                    self.env._(
-                        "Missing field(s): %(fields)s.", fields=", ".join(missing)
-                    )
-                ],
-                None,
-                None,
-                None,
-            )
-        problems = []
+            return missing, None, None, None
         serial = str(item["serial"])
         ref = str(item["product"])
         product = products.filtered(
@@ -139,18 +117,9 @@ class SerialMeterReading(models.Model):
             lots = lots.filtered(
                 lambda lot: product in lot.product_id.supply_product_ids
             )
-        if not lots:
-            # the same answer for a serial of another company: nothing leaks
-            problems.append(
-                self.env._("Unknown serial number %(serial)s.", serial=serial)
-            )
-        elif len(lots) > 1:
-            problems.append(
-                self.env._(
-                    "Serial number %(serial)s belongs to several products.",
-                    serial=serial,
-                )
-            )
+        problems = self._api_check_serial(serial, lots)
+        if problems:
+            pass  # the serial's problem says it all
         elif not product or product not in lots.product_id.supply_product_ids:
             problems.append(
                 self.env._(

@@ -180,7 +180,9 @@ class SerialRecall(models.Model):
         """Move the affected units that are still in our stock to quarantine."""
         for recall in self:
             lots = recall._filter_recall_in_stock(recall.affected_lot_ids)
-            quarantine = recall._get_quarantine_location()
+            quarantine = self.env["stock.location"]._get_or_create_service_location(
+                "quarantine", recall.company_id
+            )
             lots = lots.filtered(lambda lot, q=quarantine: lot.location_id != q)
             if lots:
                 recall._move_lots(lots, quarantine)
@@ -334,69 +336,25 @@ class SerialRecall(models.Model):
         base = Lot.search(self._get_scope_domain())
         return base | base._get_host_lots()
 
-    def _get_quarantine_location(self):
-        self.ensure_one()
-        location = self.env.ref(
-            "serial_service.stock_location_quarantine", raise_if_not_found=False
-        )
-        if location and location.company_id in (
-            self.company_id,
-            self.env["res.company"],
-        ):
-            return location
-        warehouse = self.env["stock.warehouse"].search(
-            [("company_id", "=", self.company_id.id)], limit=1
-        )
-        location = self.env["stock.location"].search(
-            [
-                ("name", "=", "Quarantine"),
-                ("location_id", "=", warehouse.view_location_id.id),
-            ],
-            limit=1,
-        )
-        return location or self.env["stock.location"].create(
-            {
-                "name": "Quarantine",
-                "usage": "internal",
-                "location_id": warehouse.view_location_id.id,
-                "company_id": self.company_id.id,
-            }
-        )
-
     def _move_lots(self, lots, destination):
         """Real stock moves of the serials to the destination, one per serial,
         created and validated in one batch."""
-        vals_list = [
-            {
-                "name": self.env._("Recall %(ref)s", ref=self.name),
-                "origin": self.name,
-                "product_id": lot.product_id.id,
-                "product_uom": lot.product_id.uom_id.id,
-                "product_uom_qty": 1.0,
-                "company_id": self.company_id.id,
-                "state": "confirmed",
-                "location_id": lot.location_id.id,
-                "location_dest_id": destination.id,
-                "picked": True,
-                "move_line_ids": [
-                    Command.create(
-                        {
-                            "product_id": lot.product_id.id,
-                            "product_uom_id": lot.product_id.uom_id.id,
-                            "quantity": 1.0,
-                            "location_id": lot.location_id.id,
-                            "location_dest_id": destination.id,
-                            "lot_id": lot.id,
-                            "company_id": self.company_id.id,
-                        }
-                    )
-                ],
-            }
-            for lot in lots
-        ]
-        moves = self.env["stock.move"].create(vals_list)
-        moves._action_done()
-        return moves
+        Move = self.env["stock.move"]
+        return Move._create_validated_serial_moves(
+            [
+                Move._prepare_validated_move_vals(
+                    lot.product_id,
+                    1.0,
+                    lot.location_id,
+                    destination,
+                    lot=lot,
+                    company=self.company_id,
+                    name=self.env._("Recall %(ref)s", ref=self.name),
+                    origin=self.name,
+                )
+                for lot in lots
+            ]
+        )
 
     def _prepare_request_vals(self, unit):
         self.ensure_one()

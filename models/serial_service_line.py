@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from odoo import Command, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from .product_template import LINE_TYPES
@@ -299,11 +299,7 @@ class SerialServiceLine(models.Model):
     def _check_parts_available(self):
         """Every part is where the line says it is taken from: checked for all
         lines at once, before anything moves."""
-        lines = self.filtered(
-            lambda line: (
-                line.line_type in ("part", "consumable") and line.product_id.is_storable
-            )
-        )
+        lines = self._filtered_stock_parts()
         for line in lines:
             if not line.location_id:
                 raise UserError(
@@ -368,38 +364,6 @@ class SerialServiceLine(models.Model):
                     available[product, target, lot] += qty
                     available[product, target, False] += qty
         return available
-
-    def _prepare_move_vals(self, source, destination, lot, product=None, quantity=None):
-        self.ensure_one()
-        product = product or self.product_id
-        quantity = self.quantity if quantity is None else quantity
-        job = self.request_id
-        return {
-            "name": f"{job.name}: {product.display_name}",
-            "origin": job.name,
-            "product_id": product.id,
-            "product_uom": product.uom_id.id,
-            "product_uom_qty": quantity,
-            "partner_id": job.customer_id.id,
-            "company_id": job.company_id.id,
-            "state": "confirmed",
-            "location_id": source.id,
-            "location_dest_id": destination.id,
-            "picked": True,
-            "move_line_ids": [
-                Command.create(
-                    {
-                        "product_id": product.id,
-                        "product_uom_id": product.uom_id.id,
-                        "quantity": quantity,
-                        "location_id": source.id,
-                        "location_dest_id": destination.id,
-                        "lot_id": lot.id,
-                        "company_id": job.company_id.id,
-                    }
-                )
-            ],
-        }
 
     def _prepare_invoice_line_vals(self):
         self.ensure_one()

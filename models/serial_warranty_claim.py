@@ -1,3 +1,5 @@
+from collections import defaultdict
+
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
@@ -280,48 +282,74 @@ class SerialWarrantyClaim(models.Model):
         ).state = "credited"
 
     @api.model
-    def _create_from_replaced_parts(self, request, failed_lots):
-        """Draft a claim for each failed serial still under its supplier
-        warranty on the job date, with the job's photos; never a second one."""
-        day = request.request_date or fields.Date.context_today(self)
-        existing = self.search(
-            [
-                ("lot_id", "in", failed_lots.ids),
-                ("request_id", "=", request.id),
-                ("state", "!=", "rejected"),
-            ]
-        ).lot_id
-        lots = failed_lots.filtered(
-            lambda lot: (
-                lot not in existing
+    def _create_from_replaced_parts(self, jobs):
+        """Draft a claim for each failed serial the jobs took out of their
+        units (their lines' removed serials) still under its supplier warranty
+        on the job date, with the job's photos; never a second one. One
+        search, one create and one copy of the photos for all the jobs."""
+        pairs = [
+            (job, lot) for job in jobs for lot in job.service_line_ids.removed_lot_id
+        ]
+        if not pairs:
+            return self.browse()
+        today = fields.Date.context_today(self)
+        existing = {
+            (claim.request_id.id, claim.lot_id.id)
+            for claim in self.search(
+                [
+                    ("lot_id", "in", [lot.id for _job, lot in pairs]),
+                    ("request_id", "in", jobs.ids),
+                    ("state", "!=", "rejected"),
+                ]
+            )
+        }
+        vals_list = []
+        for job, lot in pairs:
+            day = job.request_date or today
+            if (
+                (job.id, lot.id) not in existing
                 and lot.supplier_id
                 and lot.supplier_warranty_end_date
                 and day <= lot.supplier_warranty_end_date
-            )
-        )
-        if not lots:
+            ):
+                vals_list.append(
+                    {
+                        "lot_id": lot.id,
+                        "request_id": job.id,
+                        "vendor_id": lot.supplier_id.id,
+                        "failure_date": day,
+                        "company_id": job.company_id.id,
+                        "description": job.description,
+                    }
+                )
+        if not vals_list:
             return self.browse()
-        claims = self.create(
-            [
-                {
-                    "lot_id": lot.id,
-                    "request_id": request.id,
-                    "vendor_id": lot.supplier_id.id,
-                    "failure_date": day,
-                    "company_id": request.company_id.id,
-                    "description": request.description,
-                }
-                for lot in lots
-            ]
-        )
-        photos = self.env["ir.attachment"].search(
+        claims = self.create(vals_list)
+        claims._copy_job_photos()
+        return claims
+
+    def _copy_job_photos(self):
+        """The photos (image attachments) of each claim's job, copied onto the
+        claim: one read of the photos, one create of the copies."""
+        Attachment = self.env["ir.attachment"]
+        photos = Attachment.search(
             [
                 ("res_model", "=", "maintenance.request"),
-                ("res_id", "=", request.id),
+                ("res_id", "in", self.request_id.ids),
                 ("mimetype", "=like", "image/%"),
             ]
         )
-        for claim in claims:
-            for photo in photos:
-                photo.copy({"res_model": claim._name, "res_id": claim.id})
-        return claims
+        if not photos:
+            return Attachment
+        by_job = defaultdict(lambda: Attachment)
+        for photo in photos:
+            by_job[photo.res_id] |= photo
+        return Attachment.create(
+            [
+                vals
+                for claim in self
+                for vals in by_job[claim.request_id.id].copy_data(
+                    {"res_model": claim._name, "res_id": claim.id}
+                )
+            ]
+        )

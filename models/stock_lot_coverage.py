@@ -64,11 +64,13 @@ class StockLot(models.Model):
         memo = {}
         return [
             self._decide_coverage(
-                item["lot"],
-                item["product"],
-                item.get("qty", 1.0),
-                self._to_day(item.get("date")) or today,
-                item.get("price_unit"),
+                {
+                    "lot": item["lot"],
+                    "product": item["product"],
+                    "qty": item.get("qty", 1.0),
+                    "date": self._to_day(item.get("date")) or today,
+                    "price_unit": item.get("price_unit"),
+                },
                 usage,
                 memo,
             )
@@ -111,10 +113,18 @@ class StockLot(models.Model):
         return running.sorted("id")[:1]
 
     @api.model
-    def _decide_coverage(
-        self, lot, product, qty, on_date, price_unit, usage, memo=None
-    ):
+    def _decide_coverage(self, line, usage, memo=None):
+        """The decision for one line: {'lot', 'product', 'qty', 'date' (a
+        date), 'price_unit' (None: the product's sales price)}. What does not
+        depend on the quantity is read once per batch, through memo."""
         memo = {} if memo is None else memo
+
+        def once(key, compute):
+            if key not in memo:
+                memo[key] = compute()
+            return memo[key]
+
+        lot, product, on_date = line["lot"], line["product"], line["date"]
         decision = {
             "source": "none",
             "percent": 0.0,
@@ -122,17 +132,16 @@ class StockLot(models.Model):
             "rule_id": False,
             "reason": "",
         }
-        key = (lot.id, product.id, on_date)
-        if key not in memo:
-            memo[key] = lot._get_warranty_coverage(product, on_date)
-        covered, reason = memo[key]
+        covered, reason = once(
+            ("warranty", lot.id, product.id, on_date),
+            lambda: lot._get_warranty_coverage(product, on_date),
+        )
         if covered:
             decision.update(source="warranty", percent=100.0, reason=reason)
             return decision
-        key = ("contract", lot.id, on_date)
-        if key not in memo:
-            memo[key] = lot._get_running_contract(on_date)
-        contract = memo[key]
+        contract = once(
+            ("contract", lot.id, on_date), lambda: lot._get_running_contract(on_date)
+        )
         if not contract:
             decision["reason"] = self.env._(
                 "Serial %(serial)s has no warranty and no running contract on "
@@ -141,42 +150,33 @@ class StockLot(models.Model):
                 date=on_date,
             )
             return decision
-        key = ("rule", contract.id, product.id)
-        if key not in memo:
-            memo[key] = contract.coverage_rule_ids._select_deciding_rule(
+        rule = once(
+            ("rule", contract.id, product.id),
+            lambda: contract.coverage_rule_ids._select_deciding_rule(
                 product, product._get_service_line_type()
-            )
-        rule = memo[key]
-        decision["subscription_id"] = contract.id
-        if not rule:
-            decision["reason"] = self.env._(
-                "Contract %(contract)s has no rule that covers %(product)s.",
-                contract=contract.name,
-                product=product.display_name,
-            )
-            return decision
-        decision["rule_id"] = rule.id
-        if rule.effect == "exclude":
-            decision["reason"] = self.env._(
-                "Not covered: contract %(contract)s excludes it (rule '%(rule)s').",
-                contract=contract.name,
-                rule=rule.display_name,
-            )
-            return decision
-        key = ("period", contract.id, on_date)
-        if key not in memo:
-            memo[key] = contract._get_billing_period(on_date)
-        return self._apply_coverage_caps(
-            decision,
-            contract,
-            rule,
-            product,
-            qty,
-            on_date,
-            price_unit,
-            usage,
-            period=memo[key],
+            ),
         )
+        decision.update(subscription_id=contract.id, rule_id=rule.id)
+        if not rule or rule.effect == "exclude":
+            decision["reason"] = (
+                self.env._(
+                    "Not covered: contract %(contract)s excludes it (rule '%(rule)s').",
+                    contract=contract.name,
+                    rule=rule.display_name,
+                )
+                if rule
+                else self.env._(
+                    "Contract %(contract)s has no rule that covers %(product)s.",
+                    contract=contract.name,
+                    product=product.display_name,
+                )
+            )
+            return decision
+        period = once(
+            ("period", contract.id, on_date),
+            lambda: contract._get_billing_period(on_date),
+        )
+        return self._apply_coverage_caps(decision, contract, rule, line, usage, period)
 
     # --- coverage: caps per billing period and the reason given ---
     @api.model
@@ -203,20 +203,11 @@ class StockLot(models.Model):
         return usage
 
     @api.model
-    def _apply_coverage_caps(
-        self,
-        decision,
-        contract,
-        rule,
-        product,
-        qty,
-        on_date,
-        price_unit,
-        usage,
-        period=None,
-    ):
+    def _apply_coverage_caps(self, decision, contract, rule, line, usage, period=None):
         """The rule's percent for the part of the line within its caps for the
         contract's billing period; the part above a cap is charged."""
+        product, qty, on_date = line["product"], line["qty"], line["date"]
+        price_unit = line["price_unit"]
         period_start, period_end = period or contract._get_billing_period(on_date)
         history = usage[rule.id, contract.id]
         in_period = [
@@ -241,13 +232,16 @@ class StockLot(models.Model):
         cap_text = self._describe_cap(
             rule, used_qty + covered_qty, used_amount + covered_amount
         )
+        names = {
+            "contract": contract.name,
+            "rule": rule.display_name,
+            "cap": cap_text,
+        }
         if fraction <= 0.0:
             decision["reason"] = self.env._(
                 "Not covered: the cap of rule '%(rule)s' of contract %(contract)s "
                 "is used up for this period%(cap)s.",
-                rule=rule.display_name,
-                contract=contract.name,
-                cap=cap_text,
+                **names,
             )
             return decision
         decision.update(source="contract", percent=percent)
@@ -255,20 +249,16 @@ class StockLot(models.Model):
             decision["reason"] = self.env._(
                 "Partly covered by contract %(contract)s, rule '%(rule)s': "
                 "%(covered)s of %(qty)s within the cap%(cap)s; the rest is charged.",
-                contract=contract.name,
-                rule=rule.display_name,
                 covered=f"{covered_qty:g}",
                 qty=f"{qty:g}",
-                cap=cap_text,
+                **names,
             )
         else:
             decision["reason"] = self.env._(
                 "Covered by contract %(contract)s, rule '%(rule)s' "
                 "(%(percent)s%%)%(cap)s.",
-                contract=contract.name,
-                rule=rule.display_name,
                 percent=f"{rule.coverage_percent:g}",
-                cap=cap_text,
+                **names,
             )
         return decision
 

@@ -1,11 +1,8 @@
-import logging
 from collections import defaultdict
 from datetime import datetime, time
 
 from odoo import api, models
 from odoo.tools import float_compare, float_round
-
-_logger = logging.getLogger(__name__)
 
 # a device reporting a supply at or under this level (%) orders the next one
 SUPPLY_LEVEL_THRESHOLD = 10.0
@@ -17,7 +14,8 @@ class StockLot(models.Model):
     item reaches the supply's yield (less the company's margin), or a device
     reports its level at or under 10 %; the daily cron, in batches."""
 
-    _inherit = "stock.lot"
+    _name = "stock.lot"
+    _inherit = ["stock.lot", "serial.batch.mixin"]
 
     # ------------------------------------------------------------------
     # Automatic orders: usage reached the yield, or a device's low level
@@ -198,32 +196,14 @@ class StockLot(models.Model):
             ],
             order="id",
         )
-        failed = self.browse()
-        for start in range(0, len(lots), batch_size):
-            batch = lots[start : start + batch_size]
-            try:
-                with self.env.cr.savepoint():
-                    batch._order_supplies_by_yield()
-                    batch._refresh_supply_excess()
-            except Exception as error:  # the savepoint undid the whole batch
-                _logger.info("Supplies batch failed (%s): one unit at a time", error)
-                failed |= batch._cron_supplies_one_by_one()
-        return failed
+        return lots._run_in_batches(
+            lambda batch: batch._run_supplies_step(),
+            batch_size,
+            self.env._("Automatic supplies order failed"),
+        )
 
-    def _cron_supplies_one_by_one(self):
-        failed = self.browse()
-        for lot in self:
-            try:
-                with self.env.cr.savepoint():
-                    lot._order_supplies_by_yield()
-                    lot._refresh_supply_excess()
-            except Exception as error:  # the savepoint undid its writes
-                _logger.warning("Supplies of %s failed: %s", lot.name, error)
-                failed |= lot
-                lot.activity_schedule(
-                    "mail.mail_activity_data_warning",
-                    summary=self.env._("Automatic supplies order failed"),
-                    note=str(error),
-                    user_id=self.env.uid,
-                )
-        return failed
+    def _run_supplies_step(self):
+        """The cron's work on these units: order what their usage made due,
+        refresh their excess flags."""
+        self._order_supplies_by_yield()
+        self._refresh_supply_excess()

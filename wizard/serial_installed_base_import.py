@@ -715,36 +715,19 @@ class SerialInstalledBaseImport(models.TransientModel):
             return
         env = self.env
         customer_location = env.ref("stock.stock_location_customers")
-        vals_list = []
-        for item in items:
-            product = item["product"]
-            source = product.with_company(env.company).property_stock_inventory
-            vals_list.append(
-                {
-                    "name": env._("Installed base import"),
-                    "product_id": product.id,
-                    "product_uom": product.uom_id.id,
-                    "product_uom_qty": 1.0,
-                    "company_id": env.company.id,
-                    "state": "confirmed",
-                    "location_id": source.id,
-                    "location_dest_id": customer_location.id,
-                    "is_inventory": True,
-                    "picked": True,
-                    "move_line_ids": [
-                        Command.create(
-                            {
-                                "product_id": product.id,
-                                "product_uom_id": product.uom_id.id,
-                                "quantity": 1.0,
-                                "location_id": source.id,
-                                "location_dest_id": customer_location.id,
-                                "company_id": env.company.id,
-                                "lot_id": item["lot"].id,
-                            }
-                        )
-                    ],
-                }
-            )
-        moves = env["stock.move"].create(vals_list)
-        moves._action_done()
+        Move = env["stock.move"]
+        Move._create_validated_serial_moves(
+            [
+                Move._prepare_validated_move_vals(
+                    item["product"],
+                    1.0,
+                    item["product"].with_company(env.company).property_stock_inventory,
+                    customer_location,
+                    lot=item["lot"],
+                    company=env.company,
+                    name=env._("Installed base import"),
+                    is_inventory=True,
+                )
+                for item in items
+            ]
+        )
