@@ -83,6 +83,7 @@
         "views/serial_meter_reading_review_views.xml",
         "data/ir_cron_supplies.xml",
         "data/mail_template_supplies.xml",
+        "data/mail_template_customer.xml",
         "report/sale_subscription_term_report.xml",
         "views/stock_lot_supplies_views.xml",
         "views/sale_subscription_renewal_views.xml",

@@ -24,6 +24,18 @@ class SaleOrder(models.Model):
         self._notify_service_job(accepted=False)
         return result
 
+    def _find_mail_template(self):
+        # a job's quotation is sent with the job's own words: the unit, what
+        # is charged and why, and the portal link to sign it
+        self.ensure_one()
+        if self.service_request_id and self.state in ("draft", "sent"):
+            template = self.env.ref(
+                "serial_service.mail_template_job_quotation", raise_if_not_found=False
+            )
+            if template:
+                return template
+        return super()._find_mail_template()
+
     def _notify_service_job(self, accepted):
         """Tell the job its quotation was accepted, or refused."""
         for order in self.filtered(

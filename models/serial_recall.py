@@ -1,7 +1,7 @@
 import re
 from collections import defaultdict
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -206,16 +206,15 @@ class SerialRecall(models.Model):
             by_customer = defaultdict(lambda: self.env["stock.lot"])
             for unit in units:
                 by_customer[unit.customer_id] |= unit
+            template = self.env.ref("serial_service.mail_template_recall_notice")
             for customer, lots in by_customer.items():
                 if customer in recall.notified_partner_ids:
                     continue
-                recall.message_post(
-                    body=recall._get_customer_message(customer, lots),
-                    subject=self.env._(
-                        "Safety recall %(ref)s: %(title)s",
-                        ref=recall.name,
-                        title=recall.title,
-                    ),
+                # the template lists the units of this customer only
+                recall.with_context(
+                    recall_notice_lot_ids=lots.ids, lang=customer.lang
+                ).message_post_with_source(
+                    template,
                     partner_ids=customer.ids,
                     message_type="comment",
                     subtype_xmlid="mail.mt_comment",
@@ -370,28 +369,6 @@ class SerialRecall(models.Model):
             "company_id": self.company_id.id,
             "description": self.description,
         }
-
-    def _get_customer_message(self, customer, lots):
-        rows = Markup("").join(
-            Markup("<li>%s %s</li>") % (lot.product_id.display_name, lot.name)
-            for lot in lots.sorted("name")
-        )
-        return Markup("<p>%s</p><ul>%s</ul><p>%s</p>") % (
-            self.env._(
-                "Dear %(customer)s, the following units of yours are concerned by "
-                "our safety recall %(ref)s (%(title)s):",
-                customer=customer.name,
-                ref=self.name,
-                title=self.title,
-            ),
-            rows,
-            escape(
-                self.env._(
-                    "A technician will contact you to plan the intervention, at no "
-                    "cost to you."
-                )
-            ),
-        )
 
     def _get_pending_lots(self):
         """Affected units at customers whose recall job is missing or not done."""

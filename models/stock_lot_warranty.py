@@ -272,6 +272,11 @@ class StockLot(models.Model):
                 for lot in lots
             ]
         )
+        # the customer is told too, so the renewal conversation starts from them
+        told = lots.filtered(lambda lot: lot.customer_id.email)
+        if told:
+            template = self.env.ref("serial_service.mail_template_warranty_expiring")
+            template.send_mail_batch(told.ids)
         for end_date in set(lots.mapped("warranty_end_date")):
             lots.filtered(lambda lot, d=end_date: lot.warranty_end_date == d).write(
                 {"warranty_alert_end_date": end_date}
