@@ -1,0 +1,326 @@
+"""Query-count pins of the batch paths: each is run at two sizes after a
+warm-up run (so that caches and the registry do not count); the larger run
+may not cost more queries than the smaller one, save where a constant per
+record is documented next to the pin."""
+
+import base64
+from datetime import timedelta
+
+from odoo import Command, fields
+from odoo.tests import tagged
+
+from .common import SerialServiceCase
+from .test_installed_base_import import HEADER
+
+
+@tagged("post_install", "-at_install")
+class TestQueryCounts(SerialServiceCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.today = fields.Date.context_today(cls.env["stock.lot"])
+        cls.now = fields.Datetime.now()
+        cls.meter = cls.env["serial.meter.type"].create(
+            {"name": "Pages (query counts)", "code": "QCPAGES"}
+        )
+        cls.pages = cls.env["product.product"].create(
+            {"name": "Pages billed (query counts)", "type": "service"}
+        )
+        cls.rental = cls.env["product.product"].create(
+            {"name": "Rental (query counts)", "type": "service", "list_price": 100}
+        )
+        cls.toner = cls._make_product(
+            "QC Toner",
+            categ=cls.categ_consumables,
+            tracking="none",
+            service_line_type="consumable",
+            list_price=80,
+        )
+        cls.labour = cls.env["product.product"].create(
+            {
+                "name": "QC Labour",
+                "type": "service",
+                "service_line_type": "labour",
+                "list_price": 60,
+            }
+        )
+        cls.pricelist = cls.env["product.pricelist"].create({"name": "Query counts"})
+        cls.billing_template = cls.env["sale.subscription.template"].create(
+            {"name": "QC clicks", "invoicing_mode": "draft"}
+        )
+        cls.care_template = cls.env["sale.subscription.template"].create(
+            {"name": "QC care"}
+        )
+        cls.van = cls.env["stock.location"].create(
+            {
+                "name": "QC Van",
+                "usage": "internal",
+                "location_id": cls.warehouse.view_location_id.id,
+            }
+        )
+        cls.technician.van_location_id = cls.van
+
+    def _count_queries(self, func, *args):
+        """Queries of func(*args), measured as assertQueryCount does."""
+        self.env.invalidate_all()
+        self.env.flush_all()
+        self.env.cr.flush()
+        before = self.env.cr.sql_log_count
+        func(*args)
+        self.env.flush_all()
+        self.env.cr.flush()
+        return self.env.cr.sql_log_count - before
+
+    def _assert_same_queries(self, func, make_small, make_large, per_record=0):
+        """func on a warm-up set, then on the small set (counted), then on the
+        large set: no more queries than the small one, plus per_record for
+        each record above the small set's size."""
+        func(make_small("W"))  # warm-up: caches, registry, sequences
+        small = make_small("S")
+        small_count = self._count_queries(func, small)
+        large = make_large("L")
+        extra = per_record * (len(large) - len(small))
+        self.env.invalidate_all()
+        with self.assertQueryCount(small_count + extra):
+            func(large)
+        return small, large
+
+    def _units(self, prefix, size, deliver=False, owner=True):
+        lots = self._make_lots(
+            self.product_unit, [f"QC-{prefix}{number}" for number in range(size)]
+        )
+        if deliver:
+            self._receive(lots)
+            self._deliver(lots)
+        elif owner:
+            lots.write({"customer_id": self.customer.id})
+        return lots
+
+    # --- coverage: the batch form of get_service_coverage --------------------
+    def test_coverage_batch(self):
+        products = [self.product_part, self.toner, self.labour]
+
+        def make(size):
+            def maker(prefix):
+                lots = self._units(prefix, size)
+                # half of the serials under contract, the others not covered
+                self._create_contract(
+                    self.customer,
+                    lots[: size // 2],
+                    self.care_template,
+                    pricelist=self.pricelist,
+                    rules=[
+                        {"line_type": "labour", "coverage_percent": 100},
+                        {"categ_id": self.categ_consumables.id, "effect": "exclude"},
+                        {"line_type": "part", "max_qty_per_period": 2},
+                    ],
+                    date_start=self.today - timedelta(days=5),
+                )
+                return [
+                    {"lot": lot, "product": products[index % 3], "qty": 1}
+                    for index, lot in enumerate(lots)
+                ]
+
+            return maker
+
+        def decide(items):
+            decisions = (
+                self.env["stock.lot"]
+                .with_user(self.technician)
+                ._get_service_coverage_batch(items)
+            )
+            self.assertEqual(len(decisions), len(items))
+
+        self._assert_same_queries(decide, make(5), make(20))
+
+    # --- job completion ----------------------------------------------------
+    def test_job_completion(self):
+        def make(size):
+            def maker(prefix):
+                units = self._units(prefix, size, deliver=True)
+                self.env["stock.quant"]._update_available_quantity(
+                    self.toner, self.van, 2 * size
+                )
+                return self.env["maintenance.request"].create(
+                    [
+                        {
+                            "name": f"QC job {unit.name}",
+                            "lot_id": unit.id,
+                            "user_id": self.technician.id,
+                            "service_line_ids": [
+                                Command.create(
+                                    {"product_id": self.toner.id, "quantity": 2}
+                                ),
+                                Command.create(
+                                    {"product_id": self.labour.id, "quantity": 1}
+                                ),
+                            ],
+                        }
+                        for unit in units
+                    ]
+                )
+
+            return maker
+
+        def complete(jobs):
+            jobs.with_user(self.technician).action_complete_job()
+
+        _small, large = self._assert_same_queries(complete, make(5), make(20))
+        self.assertTrue(all(large.mapped("completed_on")))
+        self.assertEqual(len(large.invoice_ids), 20, "one draft invoice per job")
+        self.assertEqual(
+            self.env["stock.quant"]._get_available_quantity(
+                self.toner, self.van, strict=True
+            ),
+            0,
+        )
+
+    # --- the billing run (the scheduler's job) -----------------------------
+    def _billing_contracts(self, prefix, size):
+        lots = self._units(prefix, size)
+        readings = []
+        for lot in lots:
+            for days_ago, value in ((40, 1000), (3, 1900)):
+                readings.append(
+                    {
+                        "lot_id": lot.id,
+                        "meter_type_id": self.meter.id,
+                        "reading_date": self.now - timedelta(days=days_ago),
+                        "value": value,
+                    }
+                )
+        self.env["serial.meter.reading"].create(readings)
+        return self.env["sale.subscription"].concat(
+            *(
+                self._create_contract(
+                    self.customer,
+                    lot,
+                    self.billing_template,
+                    pricelist=self.pricelist,
+                    lines=[{"product_id": self.rental.id, "price_unit": 100}],
+                    tariffs=[
+                        {
+                            "meter_type_id": self.meter.id,
+                            "product_id": self.pages.id,
+                            "included_qty": 500,
+                            "tiers": [(0, 0.01), (1000, 0.008)],
+                        }
+                    ],
+                    date_start=self.today - timedelta(days=60),
+                    recurring_next_date=self.today,
+                )
+                for lot in lots
+            )
+        )
+
+    def _run_scheduler(self, contracts):
+        self.env["sale.subscription"].cron_subscription_management()
+        self.assertTrue(
+            all(contract.recurring_next_date > self.today for contract in contracts),
+            "every contract invoiced",
+        )
+
+    def test_billing_run_with_readings(self):
+        def make(size):
+            return lambda prefix: self._billing_contracts(prefix, size)
+
+        _small, large = self._assert_same_queries(
+            self._run_scheduler, make(5), make(20)
+        )
+        self.assertFalse(
+            self.env["serial.meter.reading"].search_count(
+                [
+                    ("lot_id", "in", large.covered_lot_ids.ids),
+                    ("invoice_line_id", "=", False),
+                ]
+            ),
+            "every reading billed",
+        )
+
+    def test_billing_run_with_estimates(self):
+        """The next period without new readings: every serial is billed on an
+        estimate made in the run."""
+
+        def make(size):
+            def maker(prefix):
+                contracts = self._billing_contracts(prefix, size)
+                self._run_scheduler(contracts)
+                # the next invoice is due today again, nothing read since
+                contracts.write(
+                    {"recurring_next_date": self.today, "billing_run_date": False}
+                )
+                return contracts
+
+            return maker
+
+        _small, large = self._assert_same_queries(
+            self._run_scheduler, make(5), make(20)
+        )
+        estimates = self.env["serial.meter.reading"].search(
+            [("lot_id", "in", large.covered_lot_ids.ids), ("source", "=", "estimate")]
+        )
+        self.assertEqual(len(estimates), 20)
+
+    # --- installed-base import ---------------------------------------------
+    def test_installed_base_import(self):
+        template = self.env["sale.subscription.template"].create({"name": "QC base"})
+        contract = self._create_contract(
+            self.customer, None, template, pricelist=self.pricelist, running=False
+        )
+        self.customer.ref = "QC-CUST"
+        self.product_unit.default_code = "QC-COPIER"
+        meter_column = f"meter_{self.meter.code}"
+        header = [
+            meter_column if column == "meter_IBLACK" else column for column in HEADER
+        ]
+        header = [
+            f"{meter_column}_date" if column == "meter_IBLACK_date" else column
+            for column in header
+        ]
+
+        def make(size):
+            def maker(prefix):
+                # half the serials exist already (updated), half are new
+                existing = self._units(prefix, size // 2, owner=False)
+                names = existing.mapped("name") + [
+                    f"QC-{prefix}N{number}" for number in range(size - size // 2)
+                ]
+                rows = [
+                    {
+                        "serial": name,
+                        "product": "QC-COPIER",
+                        "customer": "QC-CUST",
+                        "site": "1 Dock Road",
+                        "delivery_date": "2025-03-01",
+                        "installation_date": "2025-03-04",
+                        "supplier": "Test Vendor",
+                        "receipt_date": "2025-02-20",
+                        "contract": contract.code,
+                        meter_column: 1000 + number,
+                        f"{meter_column}_date": "2025-10-31",
+                    }
+                    for number, name in enumerate(names)
+                ]
+                lines = [",".join(header)] + [
+                    ",".join(str(row.get(column, "")) for column in header)
+                    for row in rows
+                ]
+                Import = self.env["serial.installed.base.import"]
+                return Import.with_user(self.manager).create(
+                    {
+                        "file": base64.b64encode(("\n".join(lines) + "\n").encode()),
+                        "filename": f"{prefix}.csv",
+                    }
+                )
+
+            return maker
+
+        def apply(wizard):
+            wizard.action_apply()
+            self.assertEqual(wizard.state, "done", wizard.problems)
+
+        self._assert_same_queries(apply, make(4), make(20))
+        imported = self.env["stock.lot"].search([("name", "=like", "QC-L%")])
+        self.assertEqual(len(imported), 20)
+        self.assertEqual(imported.customer_id, self.customer)
+        self.assertEqual(len(contract.covered_lot_ids), 4 + 20 + 4)
