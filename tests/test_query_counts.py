@@ -133,6 +133,21 @@ class TestQueryCounts(SerialServiceCase):
 
         self._assert_same_queries(decide, make)
 
+    # --- history of many serials ----------------------------------------------
+    def test_history(self):
+        def make(prefix, size):
+            lots = self._units(prefix, size, deliver=True)
+            self.env["maintenance.request"].create(
+                [{"name": f"QC visit {lot.name}", "lot_id": lot.id} for lot in lots]
+            )
+            return lots
+
+        def read_history(lots):
+            for lot in lots.with_user(self.manager):
+                self.assertIn("QC visit", lot.history_html)
+
+        self._assert_same_queries(read_history, make)
+
     # --- job completion ----------------------------------------------------
     def test_job_completion(self):
         def make(prefix, size):
