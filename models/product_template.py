@@ -34,7 +34,7 @@ class ProductTemplate(models.Model):
         string="Meters",
         help="Meters the serials of this product carry (pages, hours, ...).",
     )
-    # end of life of a serialised part, for the stocking suggestions (issue 7)
+    # --- expected life of a serialised part (stocking suggestions) ---
     expected_life_months = fields.Integer(
         string="Expected Life (months)",
         help="Months a serial of this part is expected to last once installed "
@@ -50,7 +50,7 @@ class ProductTemplate(models.Model):
         string="Expected Life Meter",
         help="The meter whose usage counts against the expected life.",
     )
-    # meter-triggered preventive maintenance (issue 5)
+    # --- preventive maintenance by meter ---
     preventive_meter_type_id = fields.Many2one(
         "serial.meter.type",
         string="Preventive Service Meter",

@@ -75,7 +75,7 @@ class StockWarehouse(models.Model):
         return True
 
     # ------------------------------------------------------------------
-    # Parts planned on a job (issue 7)
+    # Parts planned on a job: the route that brings them to the van
     # ------------------------------------------------------------------
     def _create_van_job_route(self):
         """A route with one make-to-order rule, Stock → Vans: the transfer to

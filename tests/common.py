@@ -2,6 +2,67 @@ from odoo import Command
 from odoo.tests import TransactionCase, new_test_user
 
 
+def create_contract(
+    env,
+    partner,
+    lots=None,
+    template=None,
+    pricelist=None,
+    lines=(),
+    tariffs=(),
+    rules=(),
+    running=True,
+    **vals,
+):
+    """The tests' one contract factory: a ``sale.subscription`` of ``partner``.
+
+    ``template``/``pricelist``: a new one each when not given. ``lines``: values
+    of its recurring lines; ``tariffs``: values of its usage tariffs, where
+    ``tiers`` is a list of ``(from_qty, price_unit)``; ``rules``: values of its
+    coverage rules (without tariffs or rules it copies the template's). ``vals``:
+    any other field (``date_start``, ``recurring_next_date``...). ``running``
+    puts it in the in-progress stage; ``lots`` are then set as covered serials,
+    as a user does on the contract form after choosing its stage.
+    """
+    if template is None:
+        template = env["sale.subscription.template"].create({"name": "Test care"})
+    if pricelist is None:
+        pricelist = env["product.pricelist"].create({"name": "Test contracts"})
+    contract_vals = {
+        "partner_id": partner.id,
+        "template_id": template.id,
+        "pricelist_id": pricelist.id,
+        **vals,
+    }
+    if lines:
+        contract_vals["sale_subscription_line_ids"] = [
+            Command.create(line) for line in lines
+        ]
+    if tariffs:
+        contract_vals["usage_tariff_ids"] = [
+            Command.create(_tariff_vals(tariff)) for tariff in tariffs
+        ]
+    if rules:
+        contract_vals["coverage_rule_ids"] = [Command.create(rule) for rule in rules]
+    contract = env["sale.subscription"].create(contract_vals)
+    if running:
+        contract.stage_id = env.ref("subscription_oca.subscription_stage_in_progress")
+    if lots:
+        contract.covered_lot_ids = lots
+    return contract
+
+
+def _tariff_vals(tariff):
+    tariff = dict(tariff)
+    tiers = tariff.pop("tiers", ())
+    if tiers:
+        tariff["tier_ids"] = [
+            Command.create({"from_qty": from_qty, "price_unit": price_unit})
+            for from_qty, price_unit in tiers
+        ]
+    return tariff
+
+
 class SerialServiceCase(TransactionCase):
     """Base for the add-on's tests: its own products, partners and users, no demo."""
 
@@ -139,3 +200,8 @@ class SerialServiceCase(TransactionCase):
             cls.customer_location,
             cls._by_product(lots),
         )
+
+    @classmethod
+    def _create_contract(cls, partner, lots, template=None, **kwargs):
+        """A contract of ``partner`` covering ``lots`` (see ``create_contract``)."""
+        return create_contract(cls.env, partner, lots, template=template, **kwargs)

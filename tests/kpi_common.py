@@ -212,23 +212,15 @@ class KpiCase(SerialServiceCase):
 
     @classmethod
     def _make_contract(cls, template, lot, start, price):
-        contract = cls.env["sale.subscription"].create(
-            {
-                "partner_id": cls.customer.id,
-                "template_id": template.id,
-                "pricelist_id": cls.pricelist.id,
-                "date_start": start,
-                "recurring_next_date": "2025-02-01",
-                "sale_subscription_line_ids": [
-                    Command.create({"product_id": cls.fee.id, "price_unit": price})
-                ],
-            }
+        return cls._create_contract(
+            cls.customer,
+            lot,
+            template,
+            pricelist=cls.pricelist,
+            lines=[{"product_id": cls.fee.id, "price_unit": price}],
+            date_start=start,
+            recurring_next_date="2025-02-01",
         )
-        contract.stage_id = cls.env.ref(
-            "subscription_oca.subscription_stage_in_progress"
-        )
-        contract.covered_lot_ids = lot
-        return contract
 
     @classmethod
     def _job(cls, lot, user, opened, closed=None, lines=(), kind="corrective"):

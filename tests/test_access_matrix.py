@@ -119,24 +119,16 @@ class TestAccessMatrix(SerialServiceCase):
                 "coverage_rule_ids": [Command.create({"line_type": "labour"})],
             }
         )
-        pricelist = cls.env["product.pricelist"].create({"name": "Matrix"})
-        cls.contract = cls.env["sale.subscription"].create(
-            {
-                "partner_id": cls.customer.id,
-                "template_id": cls.template.id,
-                "pricelist_id": pricelist.id,
-                "date_start": fields.Date.today() - timedelta(days=5),
-                "sale_subscription_line_ids": [
-                    Command.create({"product_id": cls.labour.id, "price_unit": 90})
-                ],
-                "usage_tariff_ids": [
-                    Command.create(
-                        {"meter_type_id": cls.meter.id, "product_id": cls.labour.id}
-                    )
-                ],
-            }
+        # a contract left in its first stage: not running
+        cls.contract = cls._create_contract(
+            cls.customer,
+            cls.lot,
+            cls.template,
+            lines=[{"product_id": cls.labour.id, "price_unit": 90}],
+            tariffs=[{"meter_type_id": cls.meter.id, "product_id": cls.labour.id}],
+            running=False,
+            date_start=fields.Date.today() - timedelta(days=5),
         )
-        cls.contract.covered_lot_ids = cls.lot
         cls.recall = cls.env["serial.recall"].create({"title": "Matrix recall"})
         cls.recall_b = cls.env["serial.recall"].create(
             {"title": "Company B recall", "company_id": cls.company_b.id}

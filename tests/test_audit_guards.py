@@ -32,16 +32,12 @@ class TestAuditGuards(SerialServiceCase):
             {"name": "Audit care"}
         )
         cls.pricelist = cls.env["product.pricelist"].create({"name": "Audit"})
-        cls.contract = cls.env["sale.subscription"].create(
-            {
-                "partner_id": cls.customer.id,
-                "template_id": cls.template.id,
-                "pricelist_id": cls.pricelist.id,
-                "date_start": fields.Date.today() - timedelta(days=5),
-            }
-        )
-        cls.contract.stage_id = cls.env.ref(
-            "subscription_oca.subscription_stage_in_progress"
+        cls.contract = cls._create_contract(
+            cls.customer,
+            None,
+            cls.template,
+            pricelist=cls.pricelist,
+            date_start=fields.Date.today() - timedelta(days=5),
         )
         cls.invoice = cls.env["account.move"].create(
             {

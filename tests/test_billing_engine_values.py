@@ -73,45 +73,28 @@ class TestBillingEngineValues(SerialServiceCase):
     def _contract(self, names):
         lots = self._make_lots(self.product_unit, names)
         lots.write({"customer_id": self.customer.id})
-        contract = self.env["sale.subscription"].create(
-            {
-                "partner_id": self.customer.id,
-                "template_id": self.template.id,
-                "pricelist_id": self.env["product.pricelist"]
-                .create({"name": "Engine"})
-                .id,
-                "date_start": fields.Date.today() - timedelta(days=60),
-                "sale_subscription_line_ids": [
-                    Command.create(
-                        {
-                            "product_id": self.rental.id,
-                            "price_unit": 99.99,
-                            "discount": 12.5,
-                            "analytic_distribution": {str(self.analytic.id): 100},
-                        }
-                    )
-                ],
-                "usage_tariff_ids": [
-                    Command.create(
-                        {
-                            "meter_type_id": self.meter.id,
-                            "product_id": self.pages.id,
-                            "included_qty": 100,
-                            "tier_ids": [
-                                Command.create({"from_qty": 0, "price_unit": 0.0085}),
-                                Command.create(
-                                    {"from_qty": 1000, "price_unit": 0.0065}
-                                ),
-                            ],
-                        }
-                    ),
-                ],
-            }
+        contract = self._create_contract(
+            self.customer,
+            lots,
+            self.template,
+            lines=[
+                {
+                    "product_id": self.rental.id,
+                    "price_unit": 99.99,
+                    "discount": 12.5,
+                    "analytic_distribution": {str(self.analytic.id): 100},
+                }
+            ],
+            tariffs=[
+                {
+                    "meter_type_id": self.meter.id,
+                    "product_id": self.pages.id,
+                    "included_qty": 100,
+                    "tiers": [(0, 0.0085), (1000, 0.0065)],
+                }
+            ],
+            date_start=fields.Date.today() - timedelta(days=60),
         )
-        contract.stage_id = self.env.ref(
-            "subscription_oca.subscription_stage_in_progress"
-        )
-        contract.covered_lot_ids = lots
         for index, lot in enumerate(lots):
             for days_ago, value in ((40, 1000), (3, 4457 + 13 * index)):
                 self.env["serial.meter.reading"].create(

@@ -10,6 +10,8 @@ from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
 
+from .common import create_contract
+
 
 @tagged("post_install", "-at_install")
 class TestConcurrency(TransactionCase):
@@ -201,22 +203,20 @@ class TestConcurrency(TransactionCase):
         template = env["sale.subscription.template"].create(
             {"name": "Concurrency rental", "invoicing_mode": "draft"}
         )
-        contracts = env["sale.subscription"].create(
-            [
-                {
-                    "partner_id": customer.id,
-                    "template_id": template.id,
-                    "pricelist_id": pricelist.id,
-                    "date_start": fields.Date.today() - timedelta(days=40),
-                    "recurring_next_date": fields.Date.today(),
-                    "sale_subscription_line_ids": [
-                        Command.create({"product_id": product.id, "price_unit": 100})
-                    ],
-                }
+        contracts = env["sale.subscription"].concat(
+            *(
+                create_contract(
+                    env,
+                    customer,
+                    template=template,
+                    pricelist=pricelist,
+                    lines=[{"product_id": product.id, "price_unit": 100}],
+                    date_start=fields.Date.today() - timedelta(days=40),
+                    recurring_next_date=fields.Date.today(),
+                )
                 for _index in range(3)
-            ]
+            )
         )
-        contracts.stage_id = env.ref("subscription_oca.subscription_stage_in_progress")
         return {
             "contracts": contracts.ids,
             "product": product.id,

@@ -29,18 +29,12 @@ class TestContractSla(SerialServiceCase):
         )
         cls.lot = cls._make_lots(cls.product_unit, ["SLA-1"])
         cls.lot.customer_id = cls.customer
-        cls.contract = cls.env["sale.subscription"].create(
-            {
-                "partner_id": cls.customer.id,
-                "template_id": cls.template.id,
-                "pricelist_id": cls.env["product.pricelist"].create({"name": "SLA"}).id,
-                "date_start": cls.today - timedelta(days=3),
-            }
+        cls.contract = cls._create_contract(
+            cls.customer,
+            cls.lot,
+            cls.template,
+            date_start=cls.today - timedelta(days=3),
         )
-        cls.contract.stage_id = cls.env.ref(
-            "subscription_oca.subscription_stage_in_progress"
-        )
-        cls.contract.covered_lot_ids = cls.lot
         cls.toner = cls._make_product(
             "SLA Toner",
             categ=cls.categ_consumables,

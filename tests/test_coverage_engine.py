@@ -145,21 +145,15 @@ class TestCoverageEngine(SerialServiceCase):
 
     @classmethod
     def _make_sub(cls, lots, rules=(), **vals):
-        subscription = cls.env["sale.subscription"].create(
-            {
-                "partner_id": cls.customer.id,
-                "template_id": cls.template.id,
-                "pricelist_id": cls.pricelist.id,
-                "date_start": vals.pop("date_start", cls.today - timedelta(days=10)),
-                "coverage_rule_ids": [Command.create(rule) for rule in rules],
-                **vals,
-            }
+        vals.setdefault("date_start", cls.today - timedelta(days=10))
+        return cls._create_contract(
+            cls.customer,
+            lots,
+            cls.template,
+            pricelist=cls.pricelist,
+            rules=rules,
+            **vals,
         )
-        subscription.stage_id = cls.env.ref(
-            "subscription_oca.subscription_stage_in_progress"
-        )
-        subscription.covered_lot_ids = lots
-        return subscription
 
     def test_precedence_table(self):
         main, r = self.main, self.rule
@@ -293,12 +287,8 @@ class TestCoverageEngine(SerialServiceCase):
             Command.create({"line_type": "labour", "coverage_percent": 70}),
             Command.create({"categ_id": self.c_consumables.id, "effect": "exclude"}),
         ]
-        contract = self.env["sale.subscription"].create(
-            {
-                "partner_id": self.customer.id,
-                "template_id": self.template.id,
-                "pricelist_id": self.pricelist.id,
-            }
+        contract = self._create_contract(
+            self.customer, None, self.template, pricelist=self.pricelist, running=False
         )
         self.assertEqual(len(contract.coverage_rule_ids), 2)
         self.assertEqual(

@@ -6,7 +6,7 @@ lines of an invoice."""
 from datetime import timedelta
 from unittest.mock import patch
 
-from odoo import Command, fields, http
+from odoo import fields, http
 from odoo.tests import HttpCase, new_test_user, tagged
 
 from odoo.addons.serial_service.controllers.portal import SerialServicePortal
@@ -51,30 +51,20 @@ class TestCustomerPortal(SerialServiceCase, HttpCase):
         cls.pages = cls.env["product.product"].create(
             {"name": "Portal pages billed", "type": "service"}
         )
-        cls.contract = cls.env["sale.subscription"].create(
-            {
-                "partner_id": cls.customer.id,
-                "template_id": template.id,
-                "pricelist_id": cls.env["product.pricelist"].create({"name": "P"}).id,
-                "date_start": fields.Date.today() - timedelta(days=60),
-                "sale_subscription_line_ids": [
-                    Command.create({"product_id": cls.pages.id, "price_unit": 50})
-                ],
-                "usage_tariff_ids": [
-                    Command.create(
-                        {
-                            "meter_type_id": cls.meter.id,
-                            "product_id": cls.pages.id,
-                            "price_unit": 0.1,
-                        }
-                    )
-                ],
-            }
+        cls.contract = cls._create_contract(
+            cls.customer,
+            cls.own,
+            template,
+            lines=[{"product_id": cls.pages.id, "price_unit": 50}],
+            tariffs=[
+                {
+                    "meter_type_id": cls.meter.id,
+                    "product_id": cls.pages.id,
+                    "price_unit": 0.1,
+                }
+            ],
+            date_start=fields.Date.today() - timedelta(days=60),
         )
-        cls.contract.stage_id = cls.env.ref(
-            "subscription_oca.subscription_stage_in_progress"
-        )
-        cls.contract.covered_lot_ids = cls.own
 
     @classmethod
     def _vals(cls, lot, days_ago, value, **vals):

@@ -45,19 +45,12 @@ class TestInstalledBaseImport(SerialServiceCase):
         )
         template = cls.env["sale.subscription.template"].create({"name": "Care"})
         pricelist = cls.env["product.pricelist"].create({"name": "Import test"})
-        cls.contract = cls.env["sale.subscription"].create(
-            {
-                "partner_id": cls.customer.id,
-                "template_id": template.id,
-                "pricelist_id": pricelist.id,
-            }
+        # contracts in their first stage: the import links serials to them
+        cls.contract = cls._create_contract(
+            cls.customer, None, template, pricelist=pricelist, running=False
         )
-        cls.other_contract = cls.env["sale.subscription"].create(
-            {
-                "partner_id": cls.other_customer.id,
-                "template_id": template.id,
-                "pricelist_id": pricelist.id,
-            }
+        cls.other_contract = cls._create_contract(
+            cls.other_customer, None, template, pricelist=pricelist, running=False
         )
         cls.good_rows = [
             [

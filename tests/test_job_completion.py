@@ -76,31 +76,22 @@ class TestJobCompletion(SerialServiceCase):
         Quant._update_available_quantity(cls.toner, cls.van, 5)
         pricelist = cls.env["product.pricelist"].create({"name": "Jobs"})
         template = cls.env["sale.subscription.template"].create({"name": "Job Care"})
-        cls.contract = cls.env["sale.subscription"].create(
-            {
-                "partner_id": cls.customer.id,
-                "template_id": template.id,
-                "pricelist_id": pricelist.id,
-                "date_start": cls.today - timedelta(days=5),
-                "coverage_rule_ids": [
-                    Command.create({"line_type": "labour", "coverage_percent": 100}),
-                    Command.create(
-                        {
-                            "line_type": "travel",
-                            "coverage_percent": 100,
-                            "max_qty_per_period": 1,
-                        }
-                    ),
-                    Command.create(
-                        {"categ_id": cls.categ_consumables.id, "effect": "exclude"}
-                    ),
-                ],
-            }
+        cls.contract = cls._create_contract(
+            cls.customer,
+            cls.unit,
+            template,
+            pricelist=pricelist,
+            rules=[
+                {"line_type": "labour", "coverage_percent": 100},
+                {
+                    "line_type": "travel",
+                    "coverage_percent": 100,
+                    "max_qty_per_period": 1,
+                },
+                {"categ_id": cls.categ_consumables.id, "effect": "exclude"},
+            ],
+            date_start=cls.today - timedelta(days=5),
         )
-        cls.contract.stage_id = cls.env.ref(
-            "subscription_oca.subscription_stage_in_progress"
-        )
-        cls.contract.covered_lot_ids = cls.unit
 
     def _job(self, lines, lot=None, user=None):
         job = self.env["maintenance.request"].create(

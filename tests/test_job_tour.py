@@ -66,23 +66,13 @@ class JobTourCase(HttpCase, SerialServiceCase):
         template = cls.env["sale.subscription.template"].create(
             {"name": "Tour Care", "code": "TOUR"}
         )
-        cls.contract = cls.env["sale.subscription"].create(
-            {
-                "partner_id": cls.customer.id,
-                "template_id": template.id,
-                "pricelist_id": cls.env["product.pricelist"]
-                .create({"name": "Tour"})
-                .id,
-                "date_start": today - timedelta(days=10),
-                "coverage_rule_ids": [
-                    Command.create({"line_type": "labour", "coverage_percent": 100})
-                ],
-            }
+        cls.contract = cls._create_contract(
+            cls.customer,
+            cls.unit,
+            template,
+            rules=[{"line_type": "labour", "coverage_percent": 100}],
+            date_start=today - timedelta(days=10),
         )
-        cls.contract.stage_id = cls.env.ref(
-            "subscription_oca.subscription_stage_in_progress"
-        )
-        cls.contract.covered_lot_ids = cls.unit
         # the job as dispatched: a technician, an hour of labour, no unit yet
         cls.job = cls.env["maintenance.request"].create(
             {

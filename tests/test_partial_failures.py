@@ -5,7 +5,7 @@ import base64
 from datetime import timedelta
 from unittest.mock import patch
 
-from odoo import Command, fields
+from odoo import fields
 from odoo.tests import tagged
 
 from .common import SerialServiceCase
@@ -34,31 +34,22 @@ class TestPartialFailures(SerialServiceCase):
         cls.lots.write({"customer_id": cls.customer.id})
 
     def _contract(self, lot):
-        contract = self.env["sale.subscription"].create(
-            {
-                "partner_id": self.customer.id,
-                "template_id": self.template.id,
-                "pricelist_id": self.pricelist.id,
-                "date_start": fields.Date.today() - timedelta(days=60),
-                "recurring_next_date": fields.Date.today(),
-                "sale_subscription_line_ids": [
-                    Command.create({"product_id": self.rental.id, "price_unit": 100})
-                ],
-                "usage_tariff_ids": [
-                    Command.create(
-                        {
-                            "meter_type_id": self.meter.id,
-                            "product_id": self.pages.id,
-                            "price_unit": 0.1,
-                        }
-                    )
-                ],
-            }
+        contract = self._create_contract(
+            self.customer,
+            lot,
+            self.template,
+            pricelist=self.pricelist,
+            lines=[{"product_id": self.rental.id, "price_unit": 100}],
+            tariffs=[
+                {
+                    "meter_type_id": self.meter.id,
+                    "product_id": self.pages.id,
+                    "price_unit": 0.1,
+                }
+            ],
+            date_start=fields.Date.today() - timedelta(days=60),
+            recurring_next_date=fields.Date.today(),
         )
-        contract.stage_id = self.env.ref(
-            "subscription_oca.subscription_stage_in_progress"
-        )
-        contract.covered_lot_ids = lot
         Reading = self.env["serial.meter.reading"]
         for days, value in ((20, 1000), (2, 1500)):
             Reading.create(

@@ -22,20 +22,9 @@ class TestPlannedVisits(DispatchCase):
                 "visit_duration": 1.5,
             }
         )
-        cls.contract = cls.env["sale.subscription"].create(
-            {
-                "partner_id": cls.customer.id,
-                "template_id": cls.template.id,
-                "pricelist_id": cls.env["product.pricelist"]
-                .create({"name": "Visits"})
-                .id,
-                "date_start": date(2026, 1, 1),
-            }
+        cls.contract = cls._create_contract(
+            cls.customer, cls.lot, cls.template, date_start=date(2026, 1, 1)
         )
-        cls.contract.stage_id = cls.env.ref(
-            "subscription_oca.subscription_stage_in_progress"
-        )
-        cls.contract.covered_lot_ids = cls.lot
         # only Ann covers Bristol among those qualified: Ben works elsewhere
         cls.ben.service_zip_prefixes = "YO"
 

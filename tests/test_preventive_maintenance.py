@@ -213,19 +213,13 @@ class TestPreventiveMaintenance(SerialServiceCase):
 
     def test_contract_interval_replaces_the_product_one(self):
         template = self.env["sale.subscription.template"].create({"name": "Heavy"})
-        contract = self.env["sale.subscription"].create(
-            {
-                "partner_id": self.customer.id,
-                "template_id": template.id,
-                "pricelist_id": self.env["product.pricelist"].create({"name": "PV"}).id,
-                "date_start": fields.Date.today() - timedelta(days=90),
-                "preventive_interval": 400,
-            }
+        contract = self._create_contract(
+            self.customer,
+            self.lot,
+            template,
+            date_start=fields.Date.today() - timedelta(days=90),
+            preventive_interval=400,
         )
-        contract.stage_id = self.env.ref(
-            "subscription_oca.subscription_stage_in_progress"
-        )
-        contract.covered_lot_ids = self.lot
         self._read(self.lot, 20, 0)
         self._read(self.lot, 10, 850)  # 850: due at 800 under the contract
         job = self._jobs()

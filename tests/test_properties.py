@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from odoo import Command, fields
+from odoo import fields
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
@@ -283,33 +283,28 @@ class TestProperties(SerialServiceCase):
             )
         )
         with self._example():
-            contract = self.env["sale.subscription"].create(
-                {
-                    "partner_id": self.customer.id,
-                    "template_id": self.template.id,
-                    "pricelist_id": self.pricelist.id,
-                    "date_start": fields.Date.today() - timedelta(days=3),
-                    "coverage_rule_ids": [
-                        Command.create(
-                            {
-                                "sequence": spec["sequence"],
-                                "line_type": spec["line_type"],
-                                "product_id": spec["product"] is not None
-                                and self.products[spec["product"]].id,
-                                "categ_id": spec["categ"] is not None
-                                and self.categs[spec["categ"]].id,
-                                "effect": spec["effect"],
-                                "coverage_percent": spec["coverage_percent"],
-                                "max_qty_per_period": spec["max_qty_per_period"],
-                                "max_amount_per_period": spec["max_amount_per_period"],
-                            }
-                        )
-                        for spec in specs
-                    ],
-                }
+            contract = self._create_contract(
+                self.customer,
+                self.unit,
+                self.template,
+                pricelist=self.pricelist,
+                rules=[
+                    {
+                        "sequence": spec["sequence"],
+                        "line_type": spec["line_type"],
+                        "product_id": spec["product"] is not None
+                        and self.products[spec["product"]].id,
+                        "categ_id": spec["categ"] is not None
+                        and self.categs[spec["categ"]].id,
+                        "effect": spec["effect"],
+                        "coverage_percent": spec["coverage_percent"],
+                        "max_qty_per_period": spec["max_qty_per_period"],
+                        "max_amount_per_period": spec["max_amount_per_period"],
+                    }
+                    for spec in specs
+                ],
+                date_start=fields.Date.today() - timedelta(days=3),
             )
-            contract.stage_id = self.in_progress
-            contract.covered_lot_ids = self.unit
             items = [
                 {"lot": self.unit, "product": self.products[p], "qty": qty}
                 for p, qty in asked

@@ -43,54 +43,37 @@ class TestRenewals(SerialServiceCase):
 
     @classmethod
     def _make_contract(cls, start, lots, template=None, price=100.0):
-        contract = cls.env["sale.subscription"].create(
-            {
-                "partner_id": cls.customer.id,
-                "template_id": (template or cls.template).id,
-                "pricelist_id": cls.pricelist.id,
-                "date_start": start,
-                "sale_subscription_line_ids": [
-                    Command.create({"product_id": cls.rental.id, "price_unit": price})
-                ],
-                "coverage_rule_ids": [
-                    Command.create(
-                        {
-                            "name": "Parts included",
-                            "line_type": "part",
-                            "coverage_percent": 100,
-                        }
-                    ),
-                    Command.create(
-                        {
-                            "name": "Consumables at half",
-                            "line_type": "consumable",
-                            "coverage_percent": 50,
-                            "max_qty_per_period": 4,
-                        }
-                    ),
-                ],
-                "usage_tariff_ids": [
-                    Command.create(
-                        {
-                            "meter_type_id": cls.pages.id,
-                            "product_id": cls.page_product.id,
-                            "included_qty": 500,
-                            "price_unit": 0.20,
-                            "minimum_amount": 10.0,
-                            "tier_ids": [
-                                Command.create({"from_qty": 0, "price_unit": 0.40}),
-                                Command.create({"from_qty": 1000, "price_unit": 0.20}),
-                            ],
-                        }
-                    )
-                ],
-            }
+        return cls._create_contract(
+            cls.customer,
+            lots,
+            template or cls.template,
+            pricelist=cls.pricelist,
+            lines=[{"product_id": cls.rental.id, "price_unit": price}],
+            rules=[
+                {
+                    "name": "Parts included",
+                    "line_type": "part",
+                    "coverage_percent": 100,
+                },
+                {
+                    "name": "Consumables at half",
+                    "line_type": "consumable",
+                    "coverage_percent": 50,
+                    "max_qty_per_period": 4,
+                },
+            ],
+            tariffs=[
+                {
+                    "meter_type_id": cls.pages.id,
+                    "product_id": cls.page_product.id,
+                    "included_qty": 500,
+                    "price_unit": 0.20,
+                    "minimum_amount": 10.0,
+                    "tiers": [(0, 0.40), (1000, 0.20)],
+                }
+            ],
+            date_start=start,
         )
-        contract.stage_id = cls.env.ref(
-            "subscription_oca.subscription_stage_in_progress"
-        )
-        contract.covered_lot_ids = lots
-        return contract
 
     def _invoice(self, contract, amount):
         invoice = self.env["account.move"].create(

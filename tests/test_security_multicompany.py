@@ -4,7 +4,7 @@ contract."""
 
 from datetime import timedelta
 
-from odoo import Command, fields
+from odoo import fields
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
@@ -31,32 +31,23 @@ class TestSecurityMultiCompany(SerialServiceCase):
         cls.pages = cls.env["product.product"].create(
             {"name": "Security pages", "type": "service"}
         )
-        pricelist = cls.env["product.pricelist"].create({"name": "Security MC"})
         template = cls.env["sale.subscription.template"].create(
             {"name": "Security MC care"}
         )
-        cls.contract = cls.env["sale.subscription"].create(
-            {
-                "partner_id": cls.customer.id,
-                "template_id": template.id,
-                "pricelist_id": pricelist.id,
-                "date_start": fields.Date.today() - timedelta(days=5),
-                "sale_subscription_line_ids": [
-                    Command.create({"product_id": cls.pages.id, "price_unit": 90})
-                ],
-                "usage_tariff_ids": [
-                    Command.create(
-                        {
-                            "meter_type_id": cls.meter.id,
-                            "product_id": cls.pages.id,
-                            "tier_ids": [
-                                Command.create({"from_qty": 0, "price_unit": 0.05}),
-                                Command.create({"from_qty": 1000, "price_unit": 0.04}),
-                            ],
-                        }
-                    )
-                ],
-            }
+        cls.contract = cls._create_contract(
+            cls.customer,
+            None,
+            template,
+            lines=[{"product_id": cls.pages.id, "price_unit": 90}],
+            tariffs=[
+                {
+                    "meter_type_id": cls.meter.id,
+                    "product_id": cls.pages.id,
+                    "tiers": [(0, 0.05), (1000, 0.04)],
+                }
+            ],
+            running=False,
+            date_start=fields.Date.today() - timedelta(days=5),
         )
         cls.line = cls.contract.sale_subscription_line_ids
         cls.tiers = cls.contract.usage_tariff_ids.tier_ids

@@ -39,19 +39,12 @@ class TestSecuritySerialContracts(SerialServiceCase):
                 "coverage_rule_ids": [Command.create({"coverage_percent": 100})],
             }
         )
-        pricelist = cls.env["product.pricelist"].create({"name": "Security"})
-        cls.contract = cls.env["sale.subscription"].create(
-            {
-                "partner_id": cls.customer.id,
-                "template_id": cls.template.id,
-                "pricelist_id": pricelist.id,
-                "date_start": fields.Date.today() - timedelta(days=5),
-            }
+        cls.contract = cls._create_contract(
+            cls.customer,
+            cls.lot,
+            cls.template,
+            date_start=fields.Date.today() - timedelta(days=5),
         )
-        cls.contract.stage_id = cls.env.ref(
-            "subscription_oca.subscription_stage_in_progress"
-        )
-        cls.contract.covered_lot_ids = cls.lot
 
     def test_technician_cannot_link_or_unlink_a_contract_from_the_serial(self):
         tech = self.technician

@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from odoo import Command, fields
+from odoo import fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, new_test_user, tagged
 from odoo.tools.safe_eval import safe_eval
@@ -70,27 +70,20 @@ class SuppliesCase(SerialServiceCase):
         cls.template = cls.env["sale.subscription.template"].create(
             {"name": "Toner included"}
         )
-        cls.contract = cls.env["sale.subscription"].create(
-            {
-                "partner_id": cls.customer.id,
-                "template_id": cls.template.id,
-                "pricelist_id": cls.pricelist.id,
-                "date_start": start,
-                "coverage_rule_ids": [
-                    Command.create(
-                        {
-                            "name": "Consumables included",
-                            "line_type": "consumable",
-                            "coverage_percent": 100,
-                        }
-                    )
-                ],
-            }
+        cls.contract = cls._create_contract(
+            cls.customer,
+            cls.covered,
+            cls.template,
+            pricelist=cls.pricelist,
+            rules=[
+                {
+                    "name": "Consumables included",
+                    "line_type": "consumable",
+                    "coverage_percent": 100,
+                }
+            ],
+            date_start=start,
         )
-        cls.contract.stage_id = cls.env.ref(
-            "subscription_oca.subscription_stage_in_progress"
-        )
-        cls.contract.covered_lot_ids = cls.covered
 
     @classmethod
     def _read(cls, lot, days_ago, value):

@@ -32,31 +32,17 @@ class TestUsageBilling(SerialServiceCase):
         template = self.env["sale.subscription.template"].create(
             {"name": f"Clicks {mode}", "invoicing_mode": mode}
         )
-        contract = self.env["sale.subscription"].create(
-            {
-                "partner_id": self.customer.id,
-                "template_id": template.id,
-                "pricelist_id": self.pricelist.id,
-                "date_start": fields.Date.today() - timedelta(days=60),
-                "sale_subscription_line_ids": [
-                    Command.create({"product_id": self.rental.id, "price_unit": 100})
-                ],
-                "usage_tariff_ids": [
-                    Command.create(
-                        {
-                            "meter_type_id": self.black.id,
-                            "product_id": self.pages.id,
-                            **tariff,
-                        }
-                    )
-                ],
-            }
+        return self._create_contract(
+            self.customer,
+            lots,
+            template,
+            pricelist=self.pricelist,
+            lines=[{"product_id": self.rental.id, "price_unit": 100}],
+            tariffs=[
+                {"meter_type_id": self.black.id, "product_id": self.pages.id, **tariff}
+            ],
+            date_start=fields.Date.today() - timedelta(days=60),
         )
-        contract.stage_id = self.env.ref(
-            "subscription_oca.subscription_stage_in_progress"
-        )
-        contract.covered_lot_ids = lots
-        return contract
 
     def _read(self, lot, days_ago, value):
         return self.env["serial.meter.reading"].create(

@@ -45,31 +45,17 @@ class TestUsageEstimates(SerialServiceCase):
                 "recurring_interval": 1,
             }
         )
-        contract = self.env["sale.subscription"].create(
-            {
-                "partner_id": self.customer.id,
-                "template_id": template.id,
-                "pricelist_id": self.pricelist.id,
-                "date_start": date(2026, 1, 1),
-                "sale_subscription_line_ids": [
-                    Command.create({"product_id": self.rental.id, "price_unit": 100})
-                ],
-                "usage_tariff_ids": [
-                    Command.create(
-                        {
-                            "meter_type_id": self.meter.id,
-                            "product_id": self.pages.id,
-                            **tariff,
-                        }
-                    )
-                ],
-            }
+        return self._create_contract(
+            self.customer,
+            lots,
+            template,
+            pricelist=self.pricelist,
+            lines=[{"product_id": self.rental.id, "price_unit": 100}],
+            tariffs=[
+                {"meter_type_id": self.meter.id, "product_id": self.pages.id, **tariff}
+            ],
+            date_start=date(2026, 1, 1),
         )
-        contract.stage_id = self.env.ref(
-            "subscription_oca.subscription_stage_in_progress"
-        )
-        contract.covered_lot_ids = lots
-        return contract
 
     def _read(self, lot, day, value, **vals):
         return self.env["serial.meter.reading"].create(

@@ -70,31 +70,21 @@ class VisitCase(SerialServiceCase):
         Quant._update_available_quantity(cls.product_part, cls.van, 1, lot_id=cls.fuser)
         Quant._update_available_quantity(cls.toner, cls.van, 5)
         template = cls.env["sale.subscription.template"].create({"name": "Visit Care"})
-        cls.contract = cls.env["sale.subscription"].create(
-            {
-                "partner_id": cls.customer.id,
-                "template_id": template.id,
-                "pricelist_id": cls.env["product.pricelist"]
-                .create({"name": "Visit"})
-                .id,
-                "date_start": cls.today - timedelta(days=10),
-                "response_hours": 4,
-                "resolution_hours": 24,
-                "coverage_rule_ids": [
-                    Command.create(
-                        {
-                            "name": "Labour included",
-                            "line_type": "labour",
-                            "coverage_percent": 100,
-                        }
-                    )
-                ],
-            }
+        cls.contract = cls._create_contract(
+            cls.customer,
+            cls.unit,
+            template,
+            rules=[
+                {
+                    "name": "Labour included",
+                    "line_type": "labour",
+                    "coverage_percent": 100,
+                }
+            ],
+            date_start=cls.today - timedelta(days=10),
+            response_hours=4,
+            resolution_hours=24,
         )
-        cls.contract.stage_id = cls.env.ref(
-            "subscription_oca.subscription_stage_in_progress"
-        )
-        cls.contract.covered_lot_ids = cls.unit
 
     def _job(self, lines=None, user=None, **vals):
         return self.env["maintenance.request"].create(

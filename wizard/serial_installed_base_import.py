@@ -634,12 +634,16 @@ class SerialInstalledBaseImport(models.TransientModel):
         # moves, so that stock reports show them where they are
         self._move_to_customer_location([i for i in planned if not i["at_customer"]])
         touched = env["stock.lot"]
+        # one write per set of changes, not one per serial: the serials of a
+        # file mostly share their customer, site, dates and policy
+        lots_by_changes = defaultdict(lambda: env["stock.lot"])
         for item in planned:
-            lot = item["lot"]
-            changes = self._changed_values(lot, self._get_lot_values(item))
+            changes = self._changed_values(item["lot"], self._get_lot_values(item))
             if changes:
-                lot.write(changes)
-                touched |= lot
+                lots_by_changes[tuple(sorted(changes.items()))] |= item["lot"]
+        for changes, lots in lots_by_changes.items():
+            lots.write(dict(changes))
+            touched |= lots
         equipment_lots = env["stock.lot"].union(
             *(i["lot"] for i in planned if i["needs_equipment"])
         )
