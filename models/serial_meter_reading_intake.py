@@ -1,3 +1,4 @@
+import math
 from collections import defaultdict
 from datetime import datetime, timezone
 
@@ -6,6 +7,9 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 
 # readings accepted in one device API request
 API_MAX_READINGS = 10000
+# no meter counts this far (and every integer below it is exact in a float):
+# a larger value is a typing or device error, refused at every entry point
+METER_VALUE_MAX = 10**15
 
 
 class SerialMeterReading(models.Model):
@@ -36,6 +40,9 @@ class SerialMeterReading(models.Model):
             )
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValidationError(self.env._("The meter value must be a number."))
+        problem = self._get_meter_value_problem(value)
+        if problem:
+            raise ValidationError(problem)
         # sudo: portal customers may not create readings through the ORM (no
         # access right): only this way, for their own serial (checked above),
         # with the source forced; create_uid stays the customer
@@ -48,6 +55,22 @@ class SerialMeterReading(models.Model):
                 "source": "customer",
             }
         )
+
+    # --- numbers: what no meter holds, refused at every entry point ---
+    @api.model
+    def _get_meter_value_problem(self, value):
+        """Why value is no meter value (the user's words), or None: not a
+        number, not finite (NaN, infinity) or beyond METER_VALUE_MAX. A
+        negative value is refused by the reading's own constraint."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return self.env._("Value %(value)s is not a number.", value=value)
+        if not math.isfinite(value) or abs(value) >= METER_VALUE_MAX:
+            return self.env._(
+                "Value %(value)s is not a finite number below %(max)s.",
+                value=str(value)[:30],
+                max=f"{METER_VALUE_MAX:,}",
+            )
+        return None
 
     # --- device API: readings posted in bulk, all or nothing ---
     @api.model
@@ -196,8 +219,9 @@ class SerialMeterReading(models.Model):
                 )
             )
         value = item["value"]
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            problems.append(self.env._("Value %(value)s is not a number.", value=value))
+        value_problem = self._get_meter_value_problem(value)
+        if value_problem:
+            problems.append(value_problem)
         reset = item.get("reset", False)
         if not isinstance(reset, bool):
             problems.append(self.env._('"reset" is true or false.'))
