@@ -255,6 +255,86 @@ class TestSecurityDeviceInput(HttpCase):
         self.assertIn("larger than", response.json()["errors"][0]["message"])
         self.assertEqual(self._count(), 1, "nothing written")
 
+    # --- load: bad items found in one pass ---
+    def _gateway_readings(self):
+        env = self.env(
+            user=self.gateway,
+            context=dict(self.env.context, allowed_company_ids=[self.env.company.id]),
+        )
+        return env["serial.meter.reading"]
+
+    def _items_with_one_duplicate(self, size):
+        """size readings after the baseline, the middle one at the baseline's
+        own time (a duplicate of a recorded reading)."""
+        start = self.now - timedelta(days=29)
+        items = [
+            {
+                "serial": "HOST-1",
+                "meter": "HOSTBLACK",
+                "date": (start + timedelta(minutes=n)).isoformat(),
+                "value": 1001 + n,
+            }
+            for n in range(size)
+        ]
+        items[size // 2]["date"] = (self.now - timedelta(days=30)).isoformat()
+        return items
+
+    def _record_with_one_duplicate(self, size):
+        answer = self._gateway_readings()._api_record_readings(
+            {"readings": self._items_with_one_duplicate(size)}
+        )
+        self.assertEqual([error["index"] for error in answer["errors"]], [size // 2])
+        self.assertIn("already has a reading", answer["errors"][0]["message"])
+
+    def test_one_duplicate_in_a_batch_costs_the_queries_of_a_small_batch(self):
+        """One duplicate among 2,000 readings is found with the queries of a
+        batch of 20 (no reading created one by one to find it)."""
+        self._record_with_one_duplicate(5)  # warm the caches
+        self.env.flush_all()
+        before = self.env.cr.sql_log_count
+        self._record_with_one_duplicate(20)
+        small_count = self.env.cr.sql_log_count - before
+        with self.assertQueryCount(small_count):
+            self._record_with_one_duplicate(2000)
+        self.assertEqual(self._count(), 1, "nothing written")
+
+    def test_backdated_items_are_checked_against_the_recorded_chain(self):
+        Reading = self.env["serial.meter.reading"]
+        Reading.create(
+            {
+                "lot_id": self.lot.id,
+                "meter_type_id": self.meter.id,
+                "reading_date": self.now - timedelta(days=10),
+                "value": 1500,
+            }
+        )
+
+        def item(days_ago, value):
+            moment = self.now - timedelta(days=days_ago)
+            return {
+                "serial": "HOST-1",
+                "meter": "HOSTBLACK",
+                "date": moment.isoformat(),
+                "value": value,
+            }
+
+        items = [
+            item(20, 1600),  # above the recorded 1500 that follows it
+            item(5, 1400),  # below the recorded 1500 before it
+            item(25, 1200),  # fits between 1000 and 1600
+            item(4, 1700),  # fits after 1500
+            item(3, 1700),  # equal: no usage, fine
+        ]
+        answer = self._gateway_readings()._api_record_readings({"readings": items})
+        errors = {error["index"]: error["message"] for error in answer["errors"]}
+        self.assertEqual(sorted(errors), [0, 1])
+        self.assertIn("higher than the next one (1500", errors[0])
+        self.assertIn("lower than the previous one (1500", errors[1])
+        self.assertEqual(self._count(), 2, "nothing written")
+        answer = self._gateway_readings()._api_record_readings({"readings": items[2:]})
+        self.assertEqual(len(answer["recorded"]), 3, answer)
+        self.assertEqual(self._count(), 5)
+
 
 @tagged("post_install", "-at_install")
 class TestSecurityPortalInput(SerialServiceCase, HttpCase):
