@@ -1,11 +1,17 @@
+import math
 from collections import defaultdict
 from datetime import datetime, timezone
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
+from .serial_meter_reading_delta import ROLLOVER_ZONE
+
 # readings accepted in one device API request
 API_MAX_READINGS = 10000
+# no meter counts this far (and every integer below it is exact in a float):
+# a larger value is a typing or device error, refused at every entry point
+METER_VALUE_MAX = 10**15
 
 
 class SerialMeterReading(models.Model):
@@ -36,6 +42,9 @@ class SerialMeterReading(models.Model):
             )
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValidationError(self.env._("The meter value must be a number."))
+        problem = self._get_meter_value_problem(value)
+        if problem:
+            raise ValidationError(problem)
         # sudo: portal customers may not create readings through the ORM (no
         # access right): only this way, for their own serial (checked above),
         # with the source forced; create_uid stays the customer
@@ -48,6 +57,22 @@ class SerialMeterReading(models.Model):
                 "source": "customer",
             }
         )
+
+    # --- numbers: what no meter holds, refused at every entry point ---
+    @api.model
+    def _get_meter_value_problem(self, value):
+        """Why value is no meter value (the user's words), or None: not a
+        number, not finite (NaN, infinity) or beyond METER_VALUE_MAX. A
+        negative value is refused by the reading's own constraint."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return self.env._("Value %(value)s is not a number.", value=value)
+        if not math.isfinite(value) or abs(value) >= METER_VALUE_MAX:
+            return self.env._(
+                "Value %(value)s is not a finite number below %(max)s.",
+                value=str(value)[:30],
+                max=f"{METER_VALUE_MAX:,}",
+            )
+        return None
 
     # --- device API: readings posted in bulk, all or nothing ---
     @api.model
@@ -89,18 +114,20 @@ class SerialMeterReading(models.Model):
                 ]
             }
         parsed, errors = self._api_parse_items(items)
+        # every bad item found in one pass over the batch, with a fixed
+        # number of queries, before anything is created
+        errors += self._api_check_batch(parsed)
         if errors:
-            return {"errors": errors}
+            return {"errors": sorted(errors, key=lambda error: error["index"])}
         try:
             with self.env.cr.savepoint():
                 readings = self.create([vals for _index, vals in parsed])
                 self.env.flush_all()
         except (UserError, ValidationError, AccessError) as error:
+            # what the checks above cannot see (e.g. a billed reading whose
+            # usage would change): the reason, which names the serial
             self.env.invalidate_all()
-            errors = self._api_diagnose(parsed) or [
-                {"index": None, "message": str(error)}
-            ]
-            return {"errors": errors}
+            return {"errors": [{"index": None, "message": str(error)}]}
         return {
             "recorded": [
                 {
@@ -213,8 +240,9 @@ class SerialMeterReading(models.Model):
                 )
             )
         value = item["value"]
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            problems.append(self.env._("Value %(value)s is not a number.", value=value))
+        value_problem = self._get_meter_value_problem(value)
+        if value_problem:
+            problems.append(value_problem)
         reset = item.get("reset", False)
         if not isinstance(reset, bool):
             problems.append(self.env._('"reset" is true or false.'))
@@ -243,27 +271,192 @@ class SerialMeterReading(models.Model):
         return moment.replace(microsecond=0)
 
     @api.model
-    def _api_diagnose(self, parsed):
-        """The batch was refused: record the items one by one, oldest first,
-        each in its own savepoint, to give the reason of each bad one; then
-        undo everything."""
-        errors = []
-        try:
-            with self.env.cr.savepoint():
-                ordered = sorted(parsed, key=lambda pair: pair[1]["reading_date"])
-                for index, vals in ordered:
-                    try:
-                        with self.env.cr.savepoint():
-                            self.create([vals])
-                            self.env.flush_all()
-                    except (UserError, ValidationError, AccessError) as error:
-                        self.env.invalidate_all()
-                        errors.append({"index": index, "message": str(error)})
-                raise _DiagnosisDone()
-        except _DiagnosisDone:
-            self.env.invalidate_all()
-        return sorted(errors, key=lambda error: error["index"])
+    def _api_check_batch(self, parsed):
+        """[{index, message}] of the parsed items the batch create would
+        refuse, found in one pass: negative values, dates in the future, the
+        same serial, meter and time twice or already recorded, and a value
+        lower than the reading before it (recorded or in the batch) or higher
+        than the recorded one after it, unless a reset or a rollover. A fixed
+        number of queries whatever the size of the batch."""
+        env = self.env
+        now = fields.Datetime.now()
+        errors = {}
+        candidates = []
+        seen = {}
+        for index, vals in parsed:
+            lot = env["stock.lot"].browse(vals["lot_id"])
+            meter = env["serial.meter.type"].browse(vals["meter_type_id"])
+            key = (lot.id, meter.id, vals["reading_date"])
+            if vals["value"] < 0:
+                errors[index] = env._(
+                    "A meter reading cannot be negative (%(serial)s, %(meter)s: "
+                    "%(value)s).",
+                    serial=lot.name,
+                    meter=meter.name,
+                    value=vals["value"],
+                )
+            elif vals["reading_date"] > now:
+                errors[index] = env._(
+                    "A meter reading cannot be in the future (%(serial)s, "
+                    "%(meter)s, %(date)s).",
+                    serial=lot.name,
+                    meter=meter.name,
+                    date=vals["reading_date"],
+                )
+            elif key in seen:
+                errors[index] = env._(
+                    "Serial %(serial)s has two readings of the same meter at "
+                    "%(date)s (items %(first)s and %(index)s).",
+                    serial=lot.name,
+                    date=vals["reading_date"],
+                    first=seen[key],
+                    index=index,
+                )
+            else:
+                seen[key] = index
+                candidates.append((index, vals))
+        if candidates:
+            errors.update(self._api_check_existing(candidates))
+        return [
+            {"index": index, "message": message} for index, message in errors.items()
+        ]
 
+    @api.model
+    def _api_check_existing(self, candidates):
+        """{index: message} of the candidates that clash with the readings
+        already recorded: the same time, or out of order in the chain."""
+        env = self.env
+        pairs = {}
+        for _index, vals in candidates:
+            key = (vals["lot_id"], vals["meter_type_id"])
+            pairs[key] = min(pairs.get(key, vals["reading_date"]), vals["reading_date"])
+        recorded = self.search_fetch(
+            [
+                ("lot_id", "in", list({key[0] for key in pairs})),
+                ("meter_type_id", "in", list({key[1] for key in pairs})),
+                ("reading_date", ">=", min(pairs.values())),
+            ],
+            ["lot_id", "meter_type_id", "reading_date", "value", "is_reset", "source"],
+        )
+        recorded_at = {
+            (r.lot_id.id, r.meter_type_id.id, r.reading_date): r for r in recorded
+        }
+        errors = {}
+        chains = defaultdict(list)
+        for index, vals in candidates:
+            key = (vals["lot_id"], vals["meter_type_id"])
+            if (*key, vals["reading_date"]) in recorded_at:
+                errors[index] = env._(
+                    "Serial %(serial)s already has a reading of %(meter)s at %(date)s.",
+                    serial=env["stock.lot"].browse(key[0]).name,
+                    meter=env["serial.meter.type"].browse(key[1]).name,
+                    date=vals["reading_date"],
+                )
+            else:
+                chains[key].append((vals["reading_date"], 1, index, vals))
+        for reading in recorded:
+            key = (reading.lot_id.id, reading.meter_type_id.id)
+            if key in chains and reading.reading_date >= pairs[key]:
+                chains[key].append((reading.reading_date, 0, reading.id, reading))
+        previous = self._api_get_chain_start({key: pairs[key] for key in chains})
+        for key, chain in chains.items():
+            chain.sort(key=lambda event: event[:3])
+            errors.update(self._api_check_chain(key, chain, previous.get(key)))
+        return errors
 
-class _DiagnosisDone(Exception):
-    """Leaves the diagnosis savepoint, rolling back what it recorded."""
+    @api.model
+    def _api_get_chain_start(self, pairs):
+        """{(lot, meter): (previous reading, last real reading or None)} before
+        each pair's date, in a fixed number of queries."""
+        if not pairs:
+            return {}
+        previous_ids = self._get_previous_reading_ids(pairs)
+        by_id = {r.id: r for r in self.browse(list(previous_ids.values()))}
+        previous = {key: by_id[rid] for key, rid in previous_ids.items()}
+        last_real, _estimates = self._get_estimates_since_real(
+            {key: pairs[key] for key, r in previous.items() if r.source == "estimate"}
+        )
+        return {
+            key: (
+                reading,
+                last_real.get(key) if reading.source == "estimate" else reading,
+            )
+            for key, reading in previous.items()
+        }
+
+    @api.model
+    def _api_check_chain(self, key, chain, start):
+        """{index: message} of the new items of one serial and meter whose
+        value breaks the chain (the rules of _get_delta): chain is the new
+        items (kind 1) and the recorded readings after the first of them
+        (kind 0), in date order."""
+        env = self.env
+        lot = env["stock.lot"].browse(key[0])
+        meter = env["serial.meter.type"].browse(key[1])
+        limit = meter.rollover_value
+        # the state of the chain: the last reading (value, date, estimate?,
+        # index of the new item that set it) and the last real one
+        last = real = None
+        if start:
+            reading, last_real = start
+            last = (
+                reading.value,
+                reading.reading_date,
+                reading.source == "estimate",
+                None,
+            )
+            real = last_real and (last_real.value, last_real.reading_date)
+
+        def fits(value, is_reset, is_estimate):
+            return (
+                last is None
+                or is_reset
+                or value >= last[0]
+                or (last[2] and not is_estimate and real and value >= real[0])
+                or (limit and last[0] >= ROLLOVER_ZONE * limit)
+            )
+
+        errors = {}
+        for _date, kind, ref, item in chain:
+            if kind:
+                value, when, reset, estimate = (
+                    item["value"],
+                    item["reading_date"],
+                    item["is_reset"],
+                    False,
+                )
+            else:
+                value, when, reset, estimate = (
+                    item.value,
+                    item.reading_date,
+                    item.is_reset,
+                    item.source == "estimate",
+                )
+            if not fits(value, reset, estimate):
+                if kind:
+                    shown = real if last[2] and real else last
+                    errors[ref] = env._(
+                        "Reading %(value)s of %(meter)s on serial %(serial)s is "
+                        "lower than the previous one (%(previous)s on %(date)s). "
+                        "Mark it as a meter reset if the meter was replaced.",
+                        value=f"{value:g}",
+                        meter=meter.name,
+                        serial=lot.name,
+                        previous=f"{shown[0]:g}",
+                        date=shown[1],
+                    )
+                    continue
+                if last[3] is not None:
+                    errors[last[3]] = env._(
+                        "Reading %(value)s of %(meter)s on serial %(serial)s is "
+                        "higher than the next one (%(next)s on %(date)s).",
+                        value=f"{last[0]:g}",
+                        meter=meter.name,
+                        serial=lot.name,
+                        next=f"{value:g}",
+                        date=when,
+                    )
+            last = (value, when, estimate, ref if kind else None)
+            if not estimate:
+                real = (value, when)
+        return errors

@@ -4,6 +4,8 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 
+from .xlsx_safe import new_workbook
+
 
 class SaleSubscription(models.Model):
     _inherit = "sale.subscription"
@@ -148,10 +150,8 @@ class SaleSubscription(models.Model):
 
     def _export_term_xlsx(self):
         """One sheet per contract, one row per covered serial."""
-        import xlsxwriter
-
         output = io.BytesIO()
-        workbook = xlsxwriter.Workbook(output, {"in_memory": True})
+        workbook = new_workbook(output)
         bold = workbook.add_format({"bold": True})
         money = workbook.add_format({"num_format": "#,##0.00"})
         for subscription in self:

@@ -2,6 +2,8 @@ import io
 
 from odoo import api, models
 
+from .xlsx_safe import new_workbook
+
 
 class StockLot(models.Model):
     """The serial overview as an xlsx workbook (the Serial Overview list's
@@ -43,11 +45,9 @@ class StockLot(models.Model):
     def _export_overview_xlsx(self):
         """The serial overview as the bytes of an xlsx workbook: one row per
         serial, each document a hyperlink to its record in Odoo."""
-        import xlsxwriter
-
         base_url = self.env["stock.lot"].get_base_url()
         output = io.BytesIO()
-        workbook = xlsxwriter.Workbook(output, {"in_memory": True})
+        workbook = new_workbook(output)
         sheet = workbook.add_worksheet(self.env._("Serials"))
         bold = workbook.add_format({"bold": True})
         for col, title in enumerate(self._get_overview_columns()):

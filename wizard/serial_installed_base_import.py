@@ -9,6 +9,8 @@ from markupsafe import Markup
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 
+from ..report.xlsx_safe import new_workbook
+
 # Columns of the import file, in the order of the downloadable template, with
 # the sentence the template's second sheet shows for each.
 COLUMNS = [
@@ -104,10 +106,8 @@ class SerialInstalledBaseImport(models.TransientModel):
     # Reading the file
     # ------------------------------------------------------------------
     def _build_template_xlsx(self):
-        import xlsxwriter
-
         output = io.BytesIO()
-        workbook = xlsxwriter.Workbook(output, {"in_memory": True})
+        workbook = new_workbook(output)
         bold = workbook.add_format({"bold": True})
         sheet = workbook.add_worksheet("Installed base")
         headers = [name for name, _help in COLUMNS] + [
@@ -193,9 +193,38 @@ class SerialInstalledBaseImport(models.TransientModel):
 
     @api.model
     def _read_csv(self, content):
-        text = content.decode("utf-8-sig")
-        dialect = csv.Sniffer().sniff(text.splitlines()[0], delimiters=",;\t")
-        return [row for row in csv.reader(io.StringIO(text), dialect)]
+        """The rows of a UTF-8 CSV file separated by commas, semicolons or
+        tabs (found on the header line); a clear UserError otherwise."""
+        try:
+            text = content.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise UserError(
+                self.env._(
+                    "The file is not UTF-8 text (a wrong character at byte "
+                    '%(position)s): save it as "CSV UTF-8" or as .xlsx.',
+                    position=error.start,
+                )
+            ) from error
+        lines = text.splitlines()
+        if not lines or not lines[0].strip():
+            raise UserError(self.env._("The file is empty."))
+        try:
+            delimiter = csv.Sniffer().sniff(lines[0], delimiters=",;\t").delimiter
+        except csv.Error as error:
+            raise UserError(
+                self.env._(
+                    "The columns of the file are not separated by commas, "
+                    "semicolons or tabs: save it as CSV or as .xlsx."
+                )
+            ) from error
+        # only the separator is guessed: quotes are the standard ones, a quote
+        # inside a quoted cell doubled (the header line shows no quoting)
+        try:
+            return list(csv.reader(io.StringIO(text), delimiter=delimiter))
+        except csv.Error as error:
+            raise UserError(
+                self.env._("This is not a readable CSV file: %(error)s", error=error)
+            ) from error
 
     @api.model
     def _read_xlsx(self, content):
@@ -260,17 +289,10 @@ class SerialInstalledBaseImport(models.TransientModel):
         products = env["product.product"].search(
             [("default_code", "in", list(product_codes))]
         )
-        partner_keys = {
-            t.get(key) for t in texts for key in ("customer", "supplier") if t.get(key)
-        }
-        partners = env["res.partner"].search(
-            ["|", ("ref", "in", list(partner_keys)), ("name", "in", list(partner_keys))]
-        )
-        partner_by_key = {}
-        for partner in partners.sorted(lambda p: (not p.is_company, p.id)):
-            for key in (partner.ref, partner.name):
-                if key:
-                    partner_by_key.setdefault(key, partner)
+        # a reference two products share names neither: refused, not guessed
+        code_counts = Counter(products.mapped("default_code"))
+        ambiguous_codes = {code for code, count in code_counts.items() if count > 1}
+        partner_by_key, ambiguous_partners = self._load_partners(texts)
         serial_names = [t.get("serial") for t in texts if t.get("serial")]
         lots = env["stock.lot"].search(
             [("name", "in", serial_names), ("product_id", "in", products.ids)]
@@ -307,13 +329,60 @@ class SerialInstalledBaseImport(models.TransientModel):
         return {
             "today": fields.Date.context_today(self),
             "product_by_code": {p.default_code: p for p in products},
+            "ambiguous_codes": ambiguous_codes,
             "partner_by_key": partner_by_key,
+            "ambiguous_partners": ambiguous_partners,
             "lot_by_key": {(lot.name, lot.product_id.id): lot for lot in lots},
             "internal_qty": internal_qty,
             "contract_by_key": contract_by_key,
             "meter_by_code": {m.code: m for m in meter_types},
             "serial_counts": Counter(serial_names),
         }
+
+    def _load_partners(self, texts):
+        """({key: partner}, {key: partners}) of the customers and suppliers
+        named in the file, in one search: a key is a partner's reference, or
+        else its exact name; a key naming partners of several companies is
+        ambiguous (refused, not guessed). Within one company, the company
+        itself is preferred to its contacts."""
+        keys = {
+            t.get(key) for t in texts for key in ("customer", "supplier") if t.get(key)
+        }
+        partners = self.env["res.partner"].search(
+            ["|", ("ref", "in", list(keys)), ("name", "in", list(keys))]
+        )
+        by_ref, by_name = defaultdict(list), defaultdict(list)
+        for partner in partners.sorted(lambda p: (not p.is_company, p.id)):
+            if partner.ref in keys:
+                by_ref[partner.ref].append(partner)
+            if partner.name in keys:
+                by_name[partner.name].append(partner)
+        partner_by_key, ambiguous = {}, {}
+        for key in keys:
+            found = by_ref.get(key) or by_name.get(key) or []
+            if len({partner.commercial_partner_id for partner in found}) > 1:
+                ambiguous[key] = self.env["res.partner"].union(*found)
+            elif found:
+                partner_by_key[key] = found[0]
+        return partner_by_key, ambiguous
+
+    def _check_row_partner(self, text, column, refs, errors):
+        """The partner the column names, or None (the problem in errors)."""
+        key = text.get(column)
+        if key and key in refs["ambiguous_partners"]:
+            errors.append(
+                self.env._(
+                    "%(column)s %(key)s names several partners (%(partners)s): "
+                    "use the partner's reference",
+                    column=column,
+                    key=key,
+                    partners=", ".join(
+                        refs["ambiguous_partners"][key].mapped("display_name")
+                    ),
+                )
+            )
+            return None
+        return refs["partner_by_key"].get(key)
 
     def _check_row(self, row, text, refs):
         """(problems of the row, the resolved row)."""
@@ -332,6 +401,15 @@ class SerialInstalledBaseImport(models.TransientModel):
         product = refs["product_by_code"].get(text.get("product"))
         if not text.get("product"):
             errors.append(env._("the product reference is missing"))
+        elif text["product"] in refs["ambiguous_codes"]:
+            product = None
+            errors.append(
+                env._(
+                    "several products have the reference %(ref)s: make the "
+                    "references unique first",
+                    ref=text["product"],
+                )
+            )
         elif not product:
             errors.append(
                 env._("unknown product reference %(ref)s", ref=text["product"])
@@ -343,13 +421,14 @@ class SerialInstalledBaseImport(models.TransientModel):
                     product=product.display_name,
                 )
             )
-        customer = refs["partner_by_key"].get(text.get("customer"))
+        ambiguous = refs["ambiguous_partners"]
+        customer = self._check_row_partner(text, "customer", refs, errors)
         if not text.get("customer"):
             errors.append(env._("the customer is missing"))
-        elif not customer:
+        elif not customer and text["customer"] not in ambiguous:
             errors.append(env._("unknown customer %(name)s", name=text["customer"]))
-        supplier = refs["partner_by_key"].get(text.get("supplier"))
-        if text.get("supplier") and not supplier:
+        supplier = self._check_row_partner(text, "supplier", refs, errors)
+        if text.get("supplier") and not supplier and text["supplier"] not in ambiguous:
             errors.append(env._("unknown supplier %(name)s", name=text["supplier"]))
         dates = self._check_row_dates(row, text, refs["today"], errors)
         lot = product and refs["lot_by_key"].get((serial, product.id))
@@ -473,6 +552,13 @@ class SerialInstalledBaseImport(models.TransientModel):
                         code=code,
                         value=self._text(value),
                     )
+                )
+                continue
+            # float() reads "nan", "inf" and "1e400" (infinite) too
+            problem = env["serial.meter.reading"]._get_meter_value_problem(number_value)
+            if problem:
+                errors.append(
+                    env._("meter %(code)s: %(problem)s", code=code, problem=problem)
                 )
                 continue
             if number_value < 0:

@@ -4,6 +4,8 @@ import io
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from ..report.xlsx_safe import new_workbook
+
 # the reporting models, in the order of their sheets
 KPI_REPORTS = [
     "serial.failure.report",
@@ -75,11 +77,9 @@ class SerialKpiExport(models.TransientModel):
     def _export_xlsx(self):
         """The KPIs as the bytes of an xlsx workbook: one sheet per KPI, a
         header row, then one row per product, serial, technician..."""
-        import xlsxwriter
-
         sheets = self._get_kpi_sheets()
         output = io.BytesIO()
-        workbook = xlsxwriter.Workbook(output, {"in_memory": True})
+        workbook = new_workbook(output)
         bold = workbook.add_format({"bold": True})
         number = workbook.add_format({"num_format": "#,##0.00"})
         for sheet_data in sheets:

@@ -7,13 +7,17 @@ from datetime import datetime, time
 from odoo import fields, models
 from odoo.exceptions import UserError
 
+from ..report.xlsx_safe import csv_safe_cell
+
 
 class SerialMeterReadingImport(models.TransientModel):
     _name = "serial.meter.reading.import"
     _description = "Meter Reading Import"
 
     file = fields.Binary(
-        help=".xlsx or .csv: serial, meter, date, value, and optionally is_reset."
+        help=".xlsx or .csv: serial, meter, date, value, and optionally is_reset "
+        "and product (internal reference or name, when two products share a "
+        "serial number)."
     )
     filename = fields.Char()
     mode = fields.Selection(
@@ -80,7 +84,7 @@ class SerialMeterReadingImport(models.TransientModel):
             raise UserError(
                 self.env._(
                     "The file has no column %(columns)s (expected: serial, meter, "
-                    "date, value, and optionally is_reset).",
+                    "date, value, and optionally is_reset and product).",
                     columns=", ".join(sorted(missing)),
                 )
             )
@@ -98,8 +102,9 @@ class SerialMeterReadingImport(models.TransientModel):
         now = fields.Datetime.now()
         serials = {text(row.get("serial")) for _n, row in rows}
         codes = {text(row.get("meter")) for _n, row in rows}
-        lots = env["stock.lot"].search([("name", "in", list(serials))])
-        lot_by_name = {lot.name: lot for lot in lots}
+        lot_by_name = defaultdict(lambda: env["stock.lot"])
+        for lot in env["stock.lot"].search([("name", "in", list(serials))]):
+            lot_by_name[lot.name] |= lot
         meters = env["serial.meter.type"].search([("code", "in", list(codes))])
         meter_by_code = {meter.code: meter for meter in meters}
         parsed, bad = [], []
@@ -144,11 +149,7 @@ class SerialMeterReadingImport(models.TransientModel):
     def _parse_row(self, row, lot_by_name, meter_by_code, now):
         env = self.env
         text = env["serial.installed.base.import"]._text
-        lot = lot_by_name.get(text(row.get("serial")))
-        if not lot:
-            raise ValueError(
-                env._("unknown serial %(serial)s", serial=text(row.get("serial")))
-            )
+        lot = self._find_lot(row, lot_by_name)
         meter = meter_by_code.get(text(row.get("meter")))
         if not meter:
             raise ValueError(
@@ -178,6 +179,10 @@ class SerialMeterReadingImport(models.TransientModel):
             raise ValueError(
                 env._("value %(value)s is not a number", value=text(row.get("value")))
             ) from None
+        # float() reads "nan", "inf" and "1e400" (infinite) too
+        problem = env["serial.meter.reading"]._get_meter_value_problem(value)
+        if problem:
+            raise ValueError(problem)
         if value < 0:
             raise ValueError(env._("a reading cannot be negative"))
         reset = text(row.get("is_reset")).lower() in ("1", "true", "yes", "y", "x")
@@ -189,6 +194,43 @@ class SerialMeterReadingImport(models.TransientModel):
             "is_reset": reset,
             "source": "import",
         }
+
+    def _find_lot(self, row, lot_by_name):
+        """The serial of the row: by its number, and by the product column
+        (internal reference or name) when products share the number; never
+        guessed among several (the reading would be billed to the wrong
+        customer)."""
+        env = self.env
+        text = env["serial.installed.base.import"]._text
+        serial, product = text(row.get("serial")), text(row.get("product"))
+        lots = lot_by_name.get(serial, env["stock.lot"])
+        if product:
+            lots = lots.filtered(
+                lambda lot: (
+                    product in (lot.product_id.default_code, lot.product_id.name)
+                )
+            )
+        if not lots:
+            if product:
+                raise ValueError(
+                    env._(
+                        "unknown serial %(serial)s of product %(product)s",
+                        serial=serial,
+                        product=product,
+                    )
+                )
+            raise ValueError(env._("unknown serial %(serial)s", serial=serial))
+        if len(lots) > 1:
+            raise ValueError(
+                env._(
+                    "serial %(serial)s belongs to several products (%(products)s): "
+                    "name the product in a product column (internal reference or "
+                    "name)",
+                    serial=serial,
+                    products=", ".join(lots.product_id.mapped("display_name")),
+                )
+            )
+        return lots
 
     def _check_order(self, checked):
         """Refuse a lower value that is neither a reset nor a rollover, against
@@ -236,15 +278,12 @@ class SerialMeterReadingImport(models.TransientModel):
     def _bad_rows_csv(self, bad):
         output = io.StringIO()
         writer = csv.writer(output)
-        writer.writerow(
-            ["row", "reason", "serial", "meter", "date", "value", "is_reset"]
-        )
+        columns = ("serial", "product", "meter", "date", "value", "is_reset")
+        writer.writerow(["row", "reason", *columns])
         for number, reason, row in bad:
+            # the cells come from the user's file: none becomes a formula
             writer.writerow(
-                [number, reason]
-                + [
-                    row.get(column, "")
-                    for column in ("serial", "meter", "date", "value", "is_reset")
-                ]
+                [csv_safe_cell(cell) for cell in [number, reason]]
+                + [csv_safe_cell(row.get(column, "")) for column in columns]
             )
         return base64.b64encode(output.getvalue().encode())
