@@ -49,3 +49,4 @@ from . import test_billing_engine_values
 from . import test_job_quotation_portal
 from . import test_mail_templates
 from . import test_query_counts
+from . import test_end_to_end_month
