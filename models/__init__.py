@@ -64,3 +64,6 @@ from . import serial_meter_reading_supplies
 from . import sale_subscription_template_renewal
 from . import sale_subscription_renewal
 from . import sale_order_renewal
+from . import sale_subscription_template_meter_request
+from . import sale_subscription_meter_request
+from . import serial_meter_reading_request

@@ -1,0 +1,230 @@
+"""Meter collection: read requests sent before the invoice (with one
+reminder), the tokenised page where the customer enters the meters due,
+source precedence, the review queue's kinds and the meter e-mail inbox."""
+
+from datetime import timedelta
+
+from freezegun import freeze_time
+
+from odoo import Command, fields, http
+from odoo.tests import HttpCase, tagged
+
+from .common import SerialServiceCase
+
+
+@tagged("post_install", "-at_install")
+class TestMeterRequests(SerialServiceCase, HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.now = fields.Datetime.now().replace(microsecond=0)
+        cls.today = fields.Date.today()
+        cls.meter = cls.env["serial.meter.type"].create(
+            {"name": "Request black", "code": "REQBLK"}
+        )
+        cls.product_unit.meter_type_ids = cls.meter
+        cls.pages = cls.env["product.product"].create(
+            {"name": "Request pages", "type": "service"}
+        )
+        cls.rental = cls.env["product.product"].create(
+            {"name": "Request rental", "type": "service", "list_price": 100.0}
+        )
+        cls.pricelist = cls.env["product.pricelist"].create({"name": "Requests"})
+        cls.template = cls.env["sale.subscription.template"].create(
+            {"name": "Clicks asked", "invoicing_mode": "draft", "meter_request_days": 7}
+        )
+        cls.lots = cls._make_lots(
+            cls.product_unit, ["REQ-1", "REQ-2", "REQ-3", "REQ-4", "REQ-5"]
+        )
+        cls.lots.write({"customer_id": cls.customer.id})
+        cls.contact = cls.env["res.partner"].create(
+            {
+                "name": "Meter Reader",
+                "email": "reader@customer.example.com",
+                "parent_id": cls.customer.id,
+            }
+        )
+        cls.customer.email = "office@customer.example.com"
+        Reading = cls.env["serial.meter.reading"]
+        for lot in cls.lots:
+            Reading.create(cls._vals(lot, 40, 1000, source="technician"))
+
+    @classmethod
+    def _vals(cls, lot, days_ago, value, **vals):
+        return {
+            "lot_id": lot.id,
+            "meter_type_id": cls.meter.id,
+            "reading_date": cls.now - timedelta(days=days_ago),
+            "value": value,
+            **vals,
+        }
+
+    @classmethod
+    def _contract(cls, lots, next_in_days, template=None):
+        contract = cls.env["sale.subscription"].create(
+            {
+                "partner_id": cls.customer.id,
+                "template_id": (template or cls.template).id,
+                "pricelist_id": cls.pricelist.id,
+                "date_start": cls.today - timedelta(days=60),
+                "sale_subscription_line_ids": [
+                    Command.create({"product_id": cls.rental.id, "price_unit": 100})
+                ],
+                "usage_tariff_ids": [
+                    Command.create(
+                        {
+                            "meter_type_id": cls.meter.id,
+                            "product_id": cls.pages.id,
+                            "price_unit": 0.01,
+                        }
+                    )
+                ],
+            }
+        )
+        contract.stage_id = cls.env.ref(
+            "subscription_oca.subscription_stage_in_progress"
+        )
+        contract.covered_lot_ids = lots
+        contract.recurring_next_date = cls.today + timedelta(days=next_in_days)
+        return contract
+
+    def _requests(self, contract):
+        return contract.message_ids.filtered(
+            lambda m: m.subject and "Your meter readings" in m.subject
+        )
+
+    # --- read requests ------------------------------------------------------
+    def test_requests_sent_the_right_day_with_one_reminder(self):
+        Contract = self.env["sale.subscription"]
+        due = self._contract(self.lots[0] | self.lots[1], 7)
+        due.meter_contact_id = self.contact
+        early = self._contract(self.lots[2], 10)
+        read = self._contract(self.lots[3], 7)
+        # the device of REQ-4 reported two days ago: nothing to ask for
+        self.env["serial.meter.reading"].create(
+            self._vals(self.lots[3], 2, 1500, source="device")
+        )
+        never = self._contract(
+            self.lots[4],
+            7,
+            template=self.template.copy({"meter_request_days": 0}),
+        )
+        Contract._cron_send_meter_requests()
+        message = self._requests(due)
+        self.assertEqual(len(message), 1)
+        self.assertEqual(message.partner_ids, self.contact, "to the meter contact")
+        self.assertIn("REQ-1", message.body)
+        self.assertIn("REQ-2", message.body)
+        self.assertIn(f"/meter/{due.id}/{due.access_token}", message.body)
+        self.assertEqual(due.meter_request_date, due.recurring_next_date)
+        self.assertEqual(due.meter_request_sent_date, self.today)
+        for contract in early | read | never:
+            self.assertFalse(self._requests(contract), contract.covered_lot_ids.name)
+        # the next day: no second request for the same invoice date
+        with freeze_time(self.now + timedelta(days=1)):
+            Contract._cron_send_meter_requests()
+        self.assertEqual(len(self._requests(due)), 1)
+        # half the window later, nothing came: one reminder, then no more
+        with freeze_time(self.now + timedelta(days=3)):
+            Contract._cron_send_meter_requests()
+        reminders = self._requests(due).filtered(lambda m: "Reminder" in m.subject)
+        self.assertEqual(len(reminders), 1)
+        self.assertEqual(due.meter_reminder_sent_date, self.today + timedelta(days=3))
+        with freeze_time(self.now + timedelta(days=4)):
+            Contract._cron_send_meter_requests()
+        self.assertEqual(len(self._requests(due)), 2)
+        # the early contract is asked on its own day, 7 days before
+        with freeze_time(self.now + timedelta(days=3)):
+            Contract._cron_send_meter_requests()
+        self.assertEqual(len(self._requests(early)), 1)
+        self.assertEqual(self._requests(early).partner_ids, self.customer)
+
+    def test_no_reminder_when_the_readings_came(self):
+        contract = self._contract(self.lots[0], 7)
+        self.env["sale.subscription"]._cron_send_meter_requests()
+        self.assertEqual(len(self._requests(contract)), 1)
+        self.env["serial.meter.reading"].create(
+            self._vals(self.lots[0], 0.5, 1300, source="customer")
+        )
+        with freeze_time(self.now + timedelta(days=3)):
+            self.env["sale.subscription"]._cron_send_meter_requests()
+        self.assertEqual(len(self._requests(contract)), 1)
+
+    def test_send_now_and_nothing_due(self):
+        contract = self._contract(self.lots[0], 20)
+        contract.with_user(self.manager).action_send_meter_request()
+        self.assertEqual(len(self._requests(contract)), 1)
+        self.env["serial.meter.reading"].create(
+            self._vals(self.lots[0], 1, 1300, source="device")
+        )
+        with self.assertRaisesRegex(Exception, "No meter is due"):
+            contract.with_user(self.manager).action_send_meter_request()
+
+    # --- the request's page -------------------------------------------------
+    def _post(self, contract, values, token=None):
+        self.authenticate(None, None)
+        url = f"/meter/{contract.id}/{token or contract.access_token}"
+        page = self.url_open(url)
+        data = {
+            "reading_date": (self.now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+            "csrf_token": http.Request.csrf_token(self),
+        }
+        for lot, value in values.items():
+            data[f"value_{lot.id}_{self.meter.id}"] = str(value)
+        return page, self.url_open(url, data=data)
+
+    def _count(self, lots):
+        return self.env["serial.meter.reading"].search_count(
+            [("lot_id", "in", lots.ids)]
+        )
+
+    def test_tokenised_page_records_the_readings(self):
+        lots = self.lots[0] | self.lots[1]
+        contract = self._contract(lots, 7)
+        contract.action_send_meter_request()
+        page, response = self._post(contract, {self.lots[0]: 1400, self.lots[1]: 1250})
+        self.assertEqual(page.status_code, 200)
+        self.assertIn("REQ-1", page.text)
+        self.assertEqual(page.text.count("o_meter_request_due"), 2)
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("your readings were recorded", response.text)
+        readings = self.env["serial.meter.reading"].search(
+            [("lot_id", "in", lots.ids), ("source", "=", "customer")]
+        )
+        self.assertEqual(sorted(readings.mapped("value")), [1250, 1400])
+        self.assertEqual(sorted(readings.mapped("delta")), [250, 400])
+        # entered: no longer due, no reminder
+        self.assertEqual(contract._get_meters_due()[contract], [])
+        self.assertNotIn("o_meter_request_due", response.text)
+
+    def test_wrong_token_and_refused_value_write_nothing(self):
+        lots = self.lots[0] | self.lots[1]
+        contract = self._contract(lots, 7)
+        contract.action_send_meter_request()
+        other = self._contract(self.lots[2], 7)
+        other._portal_ensure_token()
+        before = self._count(self.lots)
+        self.authenticate(None, None)
+        for url in (
+            f"/meter/{contract.id}/wrong-token",
+            f"/meter/{contract.id}/{other.access_token}",
+            f"/meter/999999999/{contract.access_token}",
+        ):
+            response = self.url_open(url)
+            self.assertEqual(response.status_code, 404, url)
+            self.assertNotIn("REQ-1", response.text)
+        _page, response = self._post(
+            contract, {self.lots[0]: 1400}, token="wrong-token"
+        )
+        self.assertEqual(response.status_code, 404)
+        # one good value, one below the last reading: nothing at all written
+        _page, response = self._post(contract, {self.lots[0]: 1400, self.lots[1]: 900})
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("o_meter_request_error", response.text)
+        self.assertIn("lower than the previous one (1000", response.text)
+        self.assertEqual(self._count(self.lots), before)
+        _page, response = self._post(contract, {self.lots[0]: "12,500"})
+        self.assertIn("must be a number", response.text)
+        _page, response = self._post(contract, {})
+        self.assertIn("Enter at least one meter value", response.text)
+        self.assertEqual(self._count(self.lots), before)
