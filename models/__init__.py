@@ -67,3 +67,5 @@ from . import sale_order_renewal
 from . import sale_subscription_template_meter_request
 from . import sale_subscription_meter_request
 from . import serial_meter_reading_request
+from . import sale_subscription_template_meter_precedence
+from . import serial_meter_reading_precedence

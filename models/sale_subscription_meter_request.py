@@ -80,7 +80,7 @@ class SaleSubscription(models.Model):
                 SELECT lot_id, meter_type_id, MAX(reading_date)
                   FROM serial_meter_reading
                  WHERE lot_id = ANY(%s) AND meter_type_id = ANY(%s)
-                   AND source != 'estimate'
+                   AND source != 'estimate' AND superseded_by_id IS NULL
                    AND reading_date >= %s
               GROUP BY lot_id, meter_type_id
                 """,

@@ -23,7 +23,7 @@ class SerialMeterReading(models.Model):
                 SELECT DISTINCT ON (lot_id, meter_type_id) id
                   FROM serial_meter_reading
                  WHERE lot_id = ANY(%s) AND meter_type_id = ANY(%s)
-                   AND source != 'estimate'
+                   AND source != 'estimate' AND superseded_by_id IS NULL
               ORDER BY lot_id, meter_type_id, reading_date DESC, id DESC
                 """,
                 lots.ids,

@@ -228,3 +228,63 @@ class TestMeterRequests(SerialServiceCase, HttpCase):
         _page, response = self._post(contract, {})
         self.assertIn("Enter at least one meter value", response.text)
         self.assertEqual(self._count(self.lots), before)
+
+    # --- source precedence --------------------------------------------------
+    def _read(self, lot, hours_ago, value, source):
+        return self.env["serial.meter.reading"].create(
+            {
+                "lot_id": lot.id,
+                "meter_type_id": self.meter.id,
+                "reading_date": self.now - timedelta(hours=hours_ago),
+                "value": value,
+                "source": source,
+            }
+        )
+
+    def _usage_lines(self, contract):
+        return contract.invoice_ids.invoice_line_ids.filtered(
+            lambda line: line.product_id == self.pages
+        )
+
+    def test_device_supersedes_the_customer_of_the_same_day(self):
+        lot = self.lots[0]
+        contract = self._contract(lot, 0)
+        customer = self._read(lot, 5, 1500, "customer")
+        # the device reads less than the customer typed: it wins all the same
+        device = self._read(lot, 2, 1480, "device")
+        self.assertEqual(customer.superseded_by_id, device)
+        self.assertEqual((customer.delta, device.delta), (0, 480))
+        # a technician later the same day loses to the device too
+        technician = self._read(lot, 1, 1490, "technician")
+        self.assertEqual(technician.superseded_by_id, device)
+        self.assertEqual(technician.delta, 0)
+        contract.generate_invoice()
+        line = self._usage_lines(contract)
+        self.assertEqual(line.quantity, 480, "only the device's reading is billed")
+        self.assertEqual(device.invoice_line_id, line)
+        self.assertFalse((customer | technician).invoice_line_id)
+        # the next invoice does not bill the superseded ones either
+        contract.recurring_next_date = self.today
+        contract.generate_invoice()
+        self.assertEqual(sum(self._usage_lines(contract).mapped("quantity")), 480)
+        self.assertFalse((customer | technician).invoice_line_id)
+
+    def test_precedence_per_template_and_the_winner_deleted(self):
+        lot = self.lots[1]
+        template = self.template.copy({"meter_source_priority": "customer,device"})
+        self._contract(lot, 10, template=template)
+        device = self._read(lot, 5, 1480, "device")
+        customer = self._read(lot, 2, 1500, "customer")
+        self.assertEqual(device.superseded_by_id, customer)
+        self.assertEqual((device.delta, customer.delta), (0, 500))
+        # the customer's deleted: the device's reading counts again
+        customer.unlink()
+        self.assertFalse(device.superseded_by_id)
+        self.assertEqual(device.delta, 480)
+        # readings more than a day apart do not compete
+        earlier = self._read(lot, 30, 1200, "customer")
+        self.assertFalse(earlier.superseded_by_id)
+        self.assertFalse(device.superseded_by_id)
+        self.assertEqual((earlier.delta, device.delta), (200, 280))
+        with self.assertRaisesRegex(Exception, "names sources once each"):
+            template.meter_source_priority = "device,printer"
