@@ -69,3 +69,7 @@ from . import sale_subscription_meter_request
 from . import serial_meter_reading_request
 from . import sale_subscription_template_meter_precedence
 from . import serial_meter_reading_precedence
+from . import res_company_meter_collection
+from . import res_config_settings_meter_collection
+from . import serial_meter_reading_review_queue
+from . import stock_lot_meter_collection

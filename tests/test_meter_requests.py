@@ -288,3 +288,62 @@ class TestMeterRequests(SerialServiceCase, HttpCase):
         self.assertEqual((earlier.delta, device.delta), (200, 280))
         with self.assertRaisesRegex(Exception, "names sources once each"):
             template.meter_source_priority = "device,printer"
+
+    # --- the review queue ---------------------------------------------------
+    def test_review_queue_kinds_and_actions(self):
+        Reading = self.env["serial.meter.reading"].with_user(self.manager)
+        Lot = self.env["stock.lot"].with_user(self.manager)
+        self.company.write(
+            {"meter_billing_window_days": 7, "meter_conflict_tolerance": 1.0}
+        )
+        # window: REQ-1 is invoiced in 3 days on a reading 40 days old
+        soon = self._contract(self.lots[0], 3)
+        stale = Reading.search([("lot_id", "=", self.lots[0].id)])
+        # conflict: the customer typed 1500, the device read 1400 the same day;
+        # the technician's 1401 is within the tolerance
+        self._contract(self.lots[1], 20)
+        customer = self._read(self.lots[1], 5, 1500, "customer")
+        self._read(self.lots[1], 2, 1400, "device")
+        close = self._read(self.lots[1], 1, 1401, "technician")
+        self.assertTrue(close.superseded_by_id)
+        # not read: REQ-6 billed up to today, invoiced again in 3 days; REQ-7
+        # never read
+        new, never = self._make_lots(self.product_unit, ["REQ-6", "REQ-7"])
+        (new | never).customer_id = self.customer
+        Reading.create(self._vals(new, 50, 100))
+        Reading.create(self._vals(new, 20, 400))
+        billed = self._contract(new | never, 0)
+        billed.generate_invoice()
+        billed.recurring_next_date = self.today + timedelta(days=3)
+        far = self._contract(self._make_lots(self.product_unit, ["REQ-8"]), 20)
+
+        queue = Reading.search([("review_reason", "!=", False)])
+        self.assertEqual(queue.filtered(lambda r: r.review_reason == "window"), stale)
+        self.assertEqual(
+            queue.filtered(lambda r: r.review_reason == "conflict"), customer
+        )
+        self.assertNotIn(close, queue)
+        self.assertEqual(Reading.search([("review_reason", "=", "conflict")]), customer)
+        missing = Lot.search([("meter_read_missing", "=", True)])
+        self.assertEqual(missing, new | never)
+        self.assertNotIn(far.covered_lot_ids, missing)
+
+        # approve: kept as it is, out of the queue
+        (stale | customer).action_approve()
+        self.assertTrue(customer.review_accepted)
+        self.assertFalse(Reading.search([("review_reason", "!=", False)]))
+        # ask for a read from the queue
+        stale.action_send_meter_request()
+        self.assertEqual(len(self._requests(soon)), 1)
+        # accept the estimate: recorded now, the serial leaves the list; none
+        # without a history
+        with self.assertRaisesRegex(Exception, "No estimate can be made for REQ-7"):
+            never.with_user(self.manager).action_accept_estimate()
+        new.with_user(self.manager).action_accept_estimate()
+        estimate = Reading.search(
+            [("lot_id", "=", new.id), ("source", "=", "estimate")]
+        )
+        self.assertEqual(len(estimate), 1)
+        self.assertEqual(Lot.search([("meter_read_missing", "=", True)]), never)
+        never.with_user(self.manager).action_send_meter_request()
+        self.assertEqual(len(self._requests(billed)), 1)
