@@ -95,6 +95,7 @@
         "views/sale_subscription_meter_request_views.xml",
         "views/portal_meter_request_templates.xml",
         "views/serial_meter_reading_review_queue_views.xml",
+        "views/serial_meter_inbox_views.xml",
     ],
     "demo": [
         "demo/serial_service_demo.xml",

@@ -73,3 +73,4 @@ from . import res_company_meter_collection
 from . import res_config_settings_meter_collection
 from . import serial_meter_reading_review_queue
 from . import stock_lot_meter_collection
+from . import serial_meter_inbox

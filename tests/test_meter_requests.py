@@ -3,6 +3,9 @@ reminder), the tokenised page where the customer enters the meters due,
 source precedence, the review queue's kinds and the meter e-mail inbox."""
 
 from datetime import timedelta
+from email.mime.application import MIMEApplication
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 
 from freezegun import freeze_time
 
@@ -20,7 +23,7 @@ class TestMeterRequests(SerialServiceCase, HttpCase):
         cls.now = fields.Datetime.now().replace(microsecond=0)
         cls.today = fields.Date.today()
         cls.meter = cls.env["serial.meter.type"].create(
-            {"name": "Request black", "code": "REQBLK"}
+            {"name": "Request black", "code": "REQMETER"}
         )
         cls.product_unit.meter_type_ids = cls.meter
         cls.pages = cls.env["product.product"].create(
@@ -347,3 +350,71 @@ class TestMeterRequests(SerialServiceCase, HttpCase):
         self.assertEqual(Lot.search([("meter_read_missing", "=", True)]), never)
         never.with_user(self.manager).action_send_meter_request()
         self.assertEqual(len(self._requests(billed)), 1)
+
+    # --- the meter e-mail inbox ---------------------------------------------
+    def _mail(self, sender, csv_text, message_id):
+        message = MIMEMultipart()
+        message["From"] = sender
+        message["To"] = "meters@meters.example.com"
+        message["Subject"] = "Counters"
+        message["Message-Id"] = message_id
+        message.attach(MIMEText("Counters attached.", "plain"))
+        attachment = MIMEApplication(csv_text.encode(), Name="counters.csv")
+        attachment["Content-Disposition"] = 'attachment; filename="counters.csv"'
+        message.attach(attachment)
+        return message.as_string()
+
+    def _replies(self, sender):
+        return self.env["mail.mail"].search([("email_to", "=", sender)])
+
+    def test_inbox_imports_a_mailed_csv_all_or_nothing(self):
+        domain = self.env["mail.alias.domain"].create({"name": "meters.example.com"})
+        inbox = (
+            self.env["serial.meter.inbox"]
+            .with_user(self.manager)
+            .create(
+                {
+                    "name": "Fleet counters",
+                    "alias_name": "meters",
+                    "alias_domain_id": domain.id,
+                }
+            )
+        )
+        self.assertEqual(inbox.alias_contact, "followers")
+        device = self.env["res.partner"].create(
+            {"name": "Fleet tool", "email": "fleet@dealer.example.com"}
+        )
+        inbox.message_subscribe(partner_ids=device.ids)
+        day = (self.now - timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
+        Reading = self.env["serial.meter.reading"]
+        before = Reading.search_count([])
+        good = f"serial,meter,date,value\nREQ-1,REQMETER,{day},1200\nREQ-2,REQMETER,{day},1300\n"
+        self.env["mail.thread"].message_process(
+            False, self._mail("fleet@dealer.example.com", good, "<good@fleet>")
+        )
+        recorded = Reading.search([("source", "=", "import")])
+        self.assertEqual(len(recorded), 2)
+        self.assertEqual(sorted(recorded.mapped("delta")), [200, 300])
+        replies = self._replies("fleet@dealer.example.com")
+        self.assertEqual(len(replies), 1)
+        self.assertIn("2 meter readings were recorded", replies.body_html)
+        self.assertEqual(inbox.imported_count, 2)
+        # a bad row: nothing of the file is written, one reply lists it
+        bad = (
+            f"serial,meter,date,value\nREQ-3,REQMETER,{day},1200\n"
+            f"NO-SUCH,REQMETER,{day},10\nREQ-4,REQMETER,{day},900\n"
+        )
+        self.env["mail.thread"].message_process(
+            False, self._mail("fleet@dealer.example.com", bad, "<bad@fleet>")
+        )
+        self.assertEqual(Reading.search_count([]), before + 2)
+        replies = self._replies("fleet@dealer.example.com") - replies
+        self.assertEqual(len(replies), 1)
+        self.assertIn("nothing was recorded", replies.subject)
+        self.assertIn("unknown serial NO-SUCH", replies.body_html)
+        self.assertIn("lower than the previous reading", replies.body_html)
+        # a sender who is not a follower: refused, nothing written
+        self.env["mail.thread"].message_process(
+            False, self._mail("stranger@example.com", good, "<stranger@x>")
+        )
+        self.assertEqual(Reading.search_count([]), before + 2)
