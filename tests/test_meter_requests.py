@@ -10,7 +10,7 @@ from email.mime.text import MIMEText
 from freezegun import freeze_time
 
 from odoo import Command, fields, http
-from odoo.tests import HttpCase, tagged
+from odoo.tests import HttpCase, new_test_user, tagged
 
 from .common import SerialServiceCase
 
@@ -418,3 +418,25 @@ class TestMeterRequests(SerialServiceCase, HttpCase):
             False, self._mail("stranger@example.com", good, "<stranger@x>")
         )
         self.assertEqual(Reading.search_count([]), before + 2)
+
+    # --- portal home ----------------------------------------------------------
+    def test_portal_home_counts_the_meters_due(self):
+        portal_user = new_test_user(
+            self.env, login="meter_portal", groups="base.group_portal", tz="UTC"
+        )
+        portal_user.partner_id.parent_id = self.customer
+        contract = self._contract(self.lots[0] | self.lots[1], 7)
+        self._contract(self.lots[2], 7).partner_id = self.other_customer
+        self.env["serial.meter.reading"].create(
+            self._vals(self.lots[1], 1, 1100, source="device")
+        )
+        self.authenticate("meter_portal", "meter_portal")
+        counters = self.make_jsonrpc_request(
+            "/my/counters", {"counters": ["meter_due_count"]}
+        )
+        self.assertEqual(counters["meter_due_count"], 1, "REQ-2 was read by its device")
+        self.assertIn('href="/my/meters"', self.url_open("/my").text)
+        page = self.url_open("/my/meters")
+        self.assertEqual(page.status_code, 200)
+        self.assertEqual(page.text.count("o_meter_due_contract"), 1)
+        self.assertIn(f"/meter/{contract.id}/{contract.access_token}", page.text)
