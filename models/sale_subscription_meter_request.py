@@ -128,7 +128,10 @@ class SaleSubscription(models.Model):
     # --- sending -----------------------------------------------------------------
     def action_send_meter_request(self):
         """E-mail the meter contact now the meters due on each contract, with
-        the link to enter them."""
+        the link to enter them (service managers, billing users, and those
+        who may change the contracts)."""
+        if not self.has_access("write"):
+            self.env["serial.meter.reading"]._check_may_review()
         due = self._get_meters_due()
         to_send = self.filtered(lambda c: due[c])
         if not to_send:

@@ -1,3 +1,5 @@
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
 from datetime import timedelta
 
 from odoo import fields, models
@@ -86,19 +88,37 @@ class SerialMeterReading(models.Model):
                 ),
             ]
         )
-        rankings = candidates._get_source_rankings()
+        # by serial and meter, in date order: a reading's rivals are found
+        # by bisection, whatever the size of the batch
+        by_key = defaultdict(list)
+        for neighbour in neighbours.sorted(lambda r: (r.reading_date, r.id)):
+            by_key[neighbour.lot_id.id, neighbour.meter_type_id.id].append(neighbour)
+        dates = {key: [r.reading_date for r in items] for key, items in by_key.items()}
+        rankings = {}
         for reading in candidates.sorted(lambda r: (r.reading_date, r.id)):
-            ranking = rankings[reading]
-            rivals = neighbours.filtered(
-                lambda r, reading=reading: (
-                    r != reading
-                    and r.lot_id == reading.lot_id
-                    and r.meter_type_id == reading.meter_type_id
-                    and r.source != reading.source
-                    and not r.superseded_by_id
-                    and abs(r.reading_date - reading.reading_date) < PRECEDENCE_WINDOW
-                )
+            key = (reading.lot_id.id, reading.meter_type_id.id)
+            items = by_key[key]
+            first = bisect_right(dates[key], reading.reading_date - PRECEDENCE_WINDOW)
+            last = bisect_left(dates[key], reading.reading_date + PRECEDENCE_WINDOW)
+            rivals = self.browse(
+                r.id
+                for r in items[first:last]
+                if r != reading
+                and r.source != reading.source
+                and not r.superseded_by_id
             )
+            if not rivals:
+                if reading.superseded_by_id:
+                    # a corrected reading with no rival left
+                    # sudo: as in _supersede
+                    reading.sudo()._write_derived({"superseded_by_id": False})
+                continue
+            day = reading.reading_date.date()
+            if (reading.lot_id, day) not in rankings:
+                rankings[reading.lot_id, day] = (
+                    reading.lot_id._get_meter_source_ranking(day)
+                )
+            ranking = rankings[reading.lot_id, day]
             contenders = rivals | reading
             best = min(
                 contenders,
@@ -131,21 +151,3 @@ class SerialMeterReading(models.Model):
         self.sudo()._write_derived(
             {"superseded_by_id": winner.id, "delta": 0.0, "is_flagged": False}
         )
-
-    def _get_source_rankings(self):
-        """{reading: the sources, first wins}: the precedence of the template
-        of the contract covering its serial on its date (the default one
-        without a contract)."""
-        Template = self.env["sale.subscription.template"]
-        contracts = self.lot_id.subscription_ids
-        contracts.template_id.mapped("meter_source_priority")
-        result = {}
-        for reading in self:
-            day = reading.reading_date.date()
-            running = reading.lot_id.subscription_ids.filtered(
-                lambda c, day=day: c._is_running_on(day)
-            )
-            result[reading] = (
-                running[:1].template_id or Template
-            )._get_meter_source_ranking()
-        return result

@@ -8,7 +8,8 @@ from odoo.tools import SQL
 class StockLot(models.Model):
     """Meters Not Read: the serials of running contracts invoiced within the
     company's billing window with no reading to bill for that invoice; from
-    the list, a request is sent or the estimate accepted (recorded now)."""
+    the list, a request is sent or the estimate accepted (recorded now). And
+    which meter source wins on a serial's readings of a day."""
 
     _inherit = "stock.lot"
 
@@ -76,6 +77,16 @@ class StockLot(models.Model):
         return self.subscription_ids.filtered(
             lambda c: c._is_running_on(day) and c.covered_lot_ids & self
         )
+
+    # --- meter source precedence ---
+    def _get_meter_source_ranking(self, day):
+        """The meter sources, first wins, for this serial's readings of the
+        day: the precedence of the template of the contract covering it that
+        day (the default one without a contract)."""
+        self.ensure_one()
+        running = self.subscription_ids.filtered(lambda c: c._is_running_on(day))
+        template = running[:1].template_id or self.env["sale.subscription.template"]
+        return template._get_meter_source_ranking()
 
     # --- from Meters Not Read ---------------------------------------------------
     def action_send_meter_request(self):

@@ -10,6 +10,7 @@ from email.mime.text import MIMEText
 from freezegun import freeze_time
 
 from odoo import Command, fields, http
+from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, new_test_user, tagged
 
 from .common import SerialServiceCase
@@ -155,8 +156,16 @@ class TestMeterRequests(SerialServiceCase, HttpCase):
 
     def test_send_now_and_nothing_due(self):
         contract = self._contract(self.lots[0], 20)
-        contract.with_user(self.manager).action_send_meter_request()
+        billing = new_test_user(
+            self.env, login="meter_billing", groups="account.group_account_invoice"
+        )
+        with self.assertRaises(AccessError):
+            contract.with_user(self.technician).action_send_meter_request()
+        self.assertFalse(self._requests(contract))
+        contract.with_user(billing).action_send_meter_request()
         self.assertEqual(len(self._requests(contract)), 1)
+        contract.with_user(self.manager).action_send_meter_request()
+        self.assertEqual(len(self._requests(contract)), 2)
         self.env["serial.meter.reading"].create(
             self._vals(self.lots[0], 1, 1300, source="device")
         )
@@ -289,6 +298,17 @@ class TestMeterRequests(SerialServiceCase, HttpCase):
         self.assertFalse(earlier.superseded_by_id)
         self.assertFalse(device.superseded_by_id)
         self.assertEqual((earlier.delta, device.delta), (200, 280))
+        # recorded in one batch (an import, the device API): the same decision
+        batch = self.env["serial.meter.reading"].create(
+            [
+                self._vals(self.lots[2], 0.2, 1300, source="customer"),
+                self._vals(self.lots[2], 0.1, 1290, source="device"),
+                self._vals(self.lots[3], 0.2, 1100, source="technician"),
+            ]
+        )
+        self.assertEqual(batch[0].superseded_by_id, batch[1])
+        self.assertEqual([r.delta for r in batch], [0, 290, 100])
+        self.assertFalse(batch[2].superseded_by_id)
         with self.assertRaisesRegex(Exception, "names sources once each"):
             template.meter_source_priority = "device,printer"
 
