@@ -94,7 +94,8 @@ class MeterRequestPortal(SerialServicePortal):
             "saved": bool(post.get("saved")),
             "error": None,
             "entered": {},
-            "reading_date": post.get("reading_date") or self._meter_request_now_input(),
+            "reading_date": post.get("reading_date")
+            or self._meter_request_now_input(contract),
         }
         if request.httprequest.method == "POST":
             values["entered"] = {
@@ -102,7 +103,7 @@ class MeterRequestPortal(SerialServicePortal):
             }
             try:
                 with request.env.cr.savepoint():
-                    entries = self._parse_meter_request(pairs, post)
+                    entries = self._parse_meter_request(contract, pairs, post)
                     request.env["serial.meter.reading"]._request_record_readings(
                         contract, entries
                     )
@@ -114,12 +115,18 @@ class MeterRequestPortal(SerialServicePortal):
                 return request.redirect(f"/meter/{contract.id}/{access_token}?saved=1")
         return request.render("serial_service.portal_meter_request", values)
 
-    def _meter_request_now_input(self):
-        tz = pytz.timezone(request.env.user.tz or "UTC")
+    def _meter_request_tz(self, contract):
+        """The visitor is not logged in: dates are in the meter contact's
+        time zone (else the customer's, else UTC)."""
+        partner = contract.meter_contact_id or contract.partner_id
+        return partner.tz or partner.commercial_partner_id.tz or "UTC"
+
+    def _meter_request_now_input(self, contract):
+        tz = pytz.timezone(self._meter_request_tz(contract))
         now_local = pytz.utc.localize(fields.Datetime.now()).astimezone(tz)
         return now_local.strftime(INPUT_DATETIME)
 
-    def _parse_meter_request(self, pairs, post):
+    def _parse_meter_request(self, contract, pairs, post):
         """[(serial, meter, UTC datetime, value)] of the filled fields, each
         read as the portal's reading form reads it; at least one."""
         entries = []
@@ -128,7 +135,10 @@ class MeterRequestPortal(SerialServicePortal):
             if not raw:
                 continue
             meter_sudo, moment, number = self._parse_portal_reading(
-                str(meter.id), post.get("reading_date"), raw
+                str(meter.id),
+                post.get("reading_date"),
+                raw,
+                tz_name=self._meter_request_tz(contract),
             )
             entries.append((lot, meter_sudo, moment, number))
         if not entries:

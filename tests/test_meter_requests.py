@@ -7,6 +7,7 @@ from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 
+import pytz
 from freezegun import freeze_time
 
 from odoo import Command, fields, http
@@ -193,6 +194,7 @@ class TestMeterRequests(SerialServiceCase, HttpCase):
     def test_tokenised_page_records_the_readings(self):
         lots = self.lots[0] | self.lots[1]
         contract = self._contract(lots, 7)
+        self.customer.tz = "Europe/Brussels"
         contract.action_send_meter_request()
         page, response = self._post(contract, {self.lots[0]: 1400, self.lots[1]: 1250})
         self.assertEqual(page.status_code, 200)
@@ -205,6 +207,15 @@ class TestMeterRequests(SerialServiceCase, HttpCase):
         )
         self.assertEqual(sorted(readings.mapped("value")), [1250, 1400])
         self.assertEqual(sorted(readings.mapped("delta")), [250, 400])
+        # the date typed is the customer's local time (no user logged in)
+        typed = (self.now - timedelta(hours=1)).replace(second=0)
+        expected = (
+            pytz.timezone("Europe/Brussels")
+            .localize(typed)
+            .astimezone(pytz.utc)
+            .replace(tzinfo=None)
+        )
+        self.assertEqual(set(readings.mapped("reading_date")), {expected})
         # entered: no longer due, no reminder
         self.assertEqual(contract._get_meters_due()[contract], [])
         self.assertNotIn("o_meter_request_due", response.text)
