@@ -75,6 +75,13 @@ class MeterRequestPortal(SerialServicePortal):
             raise NotFound()
         return contract
 
+    @http.route(["/meter/<int:contract_id>"], type="http", auth="public")
+    def meter_request_portal_url(self, contract_id, access_token=None, **kw):
+        """The contract's portal URL (access_url, the e-mails' View button)
+        with the token as a parameter: the request's page."""
+        contract = self._meter_request_check(contract_id, access_token)
+        return request.redirect(f"/meter/{contract.id}/{access_token}")
+
     @http.route(
         ["/meter/<int:contract_id>/<string:access_token>"],
         type="http",

@@ -41,6 +41,12 @@ class SaleSubscription(models.Model):
         help="When the reminder of the last request was sent (one per request).",
     )
 
+    # --- portal: the contract's page is its meter request page ---
+    def _compute_access_url(self):
+        super()._compute_access_url()
+        for contract in self:
+            contract.access_url = f"/meter/{contract.id}"
+
     # --- meters due -----------------------------------------------------------
     def _get_requestable_pairs(self):
         """{contract: [(serial, meter)]}: its covered serials x the meters of

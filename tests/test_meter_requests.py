@@ -228,7 +228,13 @@ class TestMeterRequests(SerialServiceCase, HttpCase):
         other._portal_ensure_token()
         before = self._count(self.lots)
         self.authenticate(None, None)
+        # the contract's portal URL (the e-mails' View button) leads to it
+        page = self.url_open(contract.get_portal_url())
+        self.assertEqual(page.status_code, 200)
+        self.assertIn(f"/meter/{contract.id}/{contract.access_token}", page.url)
+        self.assertIn("REQ-1", page.text)
         for url in (
+            f"/meter/{contract.id}?access_token=wrong-token",
             f"/meter/{contract.id}/wrong-token",
             f"/meter/{contract.id}/{other.access_token}",
             f"/meter/999999999/{contract.access_token}",
