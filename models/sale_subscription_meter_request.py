@@ -43,7 +43,7 @@ class SaleSubscription(models.Model):
 
     # --- portal: the contract's page is its meter request page ---
     def _compute_access_url(self):
-        super()._compute_access_url()
+        # replaces portal.mixin's placeholder ("#")
         for contract in self:
             contract.access_url = f"/meter/{contract.id}"
 
