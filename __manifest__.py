@@ -91,6 +91,12 @@
         "wizard/serial_supply_order_views.xml",
         "views/supplies_renewals_menus.xml",
         "views/portal_templates_supplies.xml",
+        "data/mail_template_meter_request.xml",
+        "data/ir_cron_meter_request.xml",
+        "views/sale_subscription_meter_request_views.xml",
+        "views/portal_meter_request_templates.xml",
+        "views/serial_meter_reading_review_queue_views.xml",
+        "views/serial_meter_inbox_views.xml",
     ],
     "demo": [
         "demo/serial_service_demo.xml",

@@ -175,9 +175,10 @@ class SerialServicePortal(PortalAccount):
         except (AccessError, MissingError) as error:
             raise NotFound() from error
 
-    def _parse_portal_reading(self, meter_id, reading_date, value):
+    def _parse_portal_reading(self, meter_id, reading_date, value, tz_name=None):
         """(meter, UTC datetime, number) of the submitted form, or a
-        ValidationError in the customer's words."""
+        ValidationError in the customer's words; the date is in tz_name (the
+        user's by default)."""
         env = request.env
         meter = env["serial.meter.type"]
         if meter_id and str(meter_id).isdigit():
@@ -190,7 +191,7 @@ class SerialServicePortal(PortalAccount):
             raise ValidationError(
                 env._("Enter the date and time you read the meter.")
             ) from error
-        tz = pytz.timezone(env.user.tz or "UTC")
+        tz = pytz.timezone(tz_name or env.user.tz or "UTC")
         moment = tz.localize(local).astimezone(pytz.utc).replace(tzinfo=None)
         try:
             number = float((value or "").strip())

@@ -68,3 +68,13 @@ from . import sale_order_renewal
 from . import serial_service_line_stock
 from . import stock_move_validated
 from . import stock_location
+from . import sale_subscription_template_meter_request
+from . import sale_subscription_meter_request
+from . import serial_meter_reading_request
+from . import sale_subscription_template_meter_precedence
+from . import serial_meter_reading_precedence
+from . import res_company_meter_collection
+from . import res_config_settings_meter_collection
+from . import serial_meter_reading_review_queue
+from . import stock_lot_meter_collection
+from . import serial_meter_inbox

@@ -136,6 +136,8 @@ class SaleSubscription(models.Model):
                 ("lot_id", "in", self.covered_lot_ids.ids),
                 ("meter_type_id", "in", meters.ids),
                 ("invoice_line_id", "=", False),
+                # a superseded reading is never billed
+                ("superseded_by_id", "=", False),
                 (
                     "reading_date",
                     "<",

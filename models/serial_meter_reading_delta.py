@@ -45,6 +45,8 @@ class SerialMeterReading(models.Model):
                 ("lot_id", "in", lot_ids),
                 ("meter_type_id", "in", meter_ids),
                 ("reading_date", ">=", start),
+                # superseded readings take no part in the deltas
+                ("superseded_by_id", "=", False),
             ],
             order="reading_date, id",
         )
@@ -124,6 +126,7 @@ class SerialMeterReading(models.Model):
                     ON p.lot_id = r.lot_id
                    AND p.meter_type_id = r.meter_type_id
                    AND r.reading_date < p.since
+                 WHERE r.superseded_by_id IS NULL
               ORDER BY r.lot_id, r.meter_type_id, r.reading_date DESC, r.id DESC
                 """,
                 SQL(", ").join(
@@ -147,10 +150,12 @@ class SerialMeterReading(models.Model):
                     ON p.lot_id = r.lot_id
                    AND p.meter_type_id = r.meter_type_id
                    AND r.reading_date < p.since
-                 WHERE r.reading_date >= COALESCE((
+                 WHERE r.superseded_by_id IS NULL
+                   AND r.reading_date >= COALESCE((
                         SELECT MAX(x.reading_date) FROM serial_meter_reading x
                          WHERE x.lot_id = r.lot_id AND x.meter_type_id = r.meter_type_id
                            AND x.is_reset AND x.reading_date < p.since
+                           AND x.superseded_by_id IS NULL
                        ), '-infinity'::timestamp)
               GROUP BY r.lot_id, r.meter_type_id
                 """,

@@ -65,11 +65,13 @@ class SerialMeterReading(models.Model):
                       FROM serial_meter_reading r
                       JOIN pairs p ON p.lot_id = r.lot_id
                        AND p.meter_type_id = r.meter_type_id
-                     WHERE r.reading_date >= COALESCE((
+                     WHERE r.superseded_by_id IS NULL
+                       AND r.reading_date >= COALESCE((
                             SELECT MAX(x.reading_date) FROM serial_meter_reading x
                              WHERE x.lot_id = r.lot_id
                                AND x.meter_type_id = r.meter_type_id
                                AND x.is_reset
+                               AND x.superseded_by_id IS NULL
                            ), '-infinity'::timestamp)
                 ),
                 summary AS (
@@ -98,6 +100,7 @@ class SerialMeterReading(models.Model):
                          WHERE u.lot_id = s.lot_id
                            AND u.meter_type_id = s.meter_type_id
                            AND u.invoice_line_id IS NULL
+                           AND u.superseded_by_id IS NULL
                            AND u.reading_date < %(until)s
                        )
                 """,
@@ -167,6 +170,7 @@ class SerialMeterReading(models.Model):
                         WHERE r.lot_id = p.lot_id
                           AND r.meter_type_id = p.meter_type_id
                           AND r.source != 'estimate'
+                          AND r.superseded_by_id IS NULL
                           AND r.reading_date < p.since
                      ORDER BY r.reading_date DESC, r.id DESC
                         LIMIT 1
