@@ -48,3 +48,4 @@ from . import test_security_multicompany
 from . import test_billing_engine_values
 from . import test_job_quotation_portal
 from . import test_mail_templates
+from . import test_i18n

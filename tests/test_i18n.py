@@ -1,0 +1,58 @@
+"""The translation template matches the code: every translatable term of the
+add-on (Python, views, data, reports, mail templates) is in
+i18n/serial_service.pot, and nothing the code no longer says; each
+translation shipped translates every term. Regenerate with
+`bash tools/export_pot.sh`."""
+
+import io
+from pathlib import Path
+
+import polib
+
+from odoo.tests import TransactionCase, tagged
+from odoo.tools.translate import trans_export
+
+I18N = Path(__file__).resolve().parent.parent / "i18n"
+
+
+def _terms(entries):
+    return {(entry.msgctxt, entry.msgid) for entry in entries if entry.msgid}
+
+
+@tagged("post_install", "-at_install")
+class TestTranslations(TransactionCase):
+    def _exported_terms(self):
+        buffer = io.BytesIO()
+        trans_export(False, ["serial_service"], buffer, "po", self.env.cr)
+        return _terms(polib.pofile(buffer.getvalue().decode()))
+
+    def test_pot_matches_the_code(self):
+        if not self.env.ref("serial_service.demo_pricelist_service", False):
+            self.skipTest("the .pot is exported with the demo data installed")
+        exported = self._exported_terms()
+        shipped = _terms(polib.pofile(str(I18N / "serial_service.pot")))
+        missing = sorted(msgid for _ctx, msgid in exported - shipped)
+        stale = sorted(msgid for _ctx, msgid in shipped - exported)
+        self.assertFalse(
+            missing or stale,
+            f"i18n/serial_service.pot is out of date (bash tools/export_pot.sh): "
+            f"{len(missing)} missing, e.g. {missing[:5]}; "
+            f"{len(stale)} no longer used, e.g. {stale[:5]}",
+        )
+
+    def test_translations_are_complete(self):
+        pot = _terms(polib.pofile(str(I18N / "serial_service.pot")))
+        translations = sorted(I18N.glob("*.po"))
+        self.assertTrue(translations, "at least one translation is shipped")
+        for path in translations:
+            po = polib.pofile(str(path))
+            translated = _terms(
+                e
+                for e in po
+                if e.translated() and not e.obsolete and "fuzzy" not in e.flags
+            )
+            untranslated = sorted(msgid for _ctx, msgid in pot - translated)
+            self.assertFalse(
+                untranslated,
+                f"{path.name}: {len(untranslated)} terms untranslated, e.g. {untranslated[:5]}",
+            )
