@@ -76,7 +76,7 @@ class ServiceRequestPortal(SerialServicePortal):
                 env._(
                     "The photo is too large (%(size)s MB): send one of at most "
                     "%(max)s MB.",
-                    size=f"{len(content) / 1024 / 1024:.1f}",
+                    size=format(len(content) / 1024 / 1024, ".1f"),
                     max=MAX_PHOTO_BYTES // 1024 // 1024,
                 )
             )

@@ -300,7 +300,7 @@ class MaintenanceRequest(models.Model):
         parts.append(
             self.env._(
                 "%(hours)s free hours before %(deadline)s",
-                hours=f"{facts['free_hours']:.1f}",
+                hours=format(facts["free_hours"], ".1f"),
                 deadline=fields.Datetime.to_string(facts["deadline"])[:16],
             )
         )

@@ -221,7 +221,7 @@ class SaleSubscription(models.Model):
                 "approved or corrected (Readings to Review)",
                 meter=meter.name,
                 serial=lot.name,
-                value=f"{reading.value:g}",
+                value=format(reading.value, "g"),
                 date=reading.reading_date.date(),
             )
             for (lot, meter), reading in held.items()

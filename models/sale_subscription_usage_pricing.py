@@ -123,7 +123,7 @@ class SaleSubscription(models.Model):
                     "product_id": tariff.product_id.id,
                     "name": self.env._(
                         "Minimum commitment of %(minimum)s for %(meter)s",
-                        minimum=f"{tariff.minimum_amount:g}",
+                        minimum=format(tariff.minimum_amount, "g"),
                         meter=tariff.meter_type_id.name,
                     ),
                     "quantity": 1.0,
@@ -147,7 +147,7 @@ class SaleSubscription(models.Model):
                 return self.env._("none")
             return self.env._(
                 "%(value)s on %(date)s",
-                value=f"{reading.value:g}",
+                value=format(reading.value, "g"),
                 date=reading.reading_date.date(),
             )
 
@@ -158,9 +158,9 @@ class SaleSubscription(models.Model):
             serial=lot.name,
             start=reading_text(start),
             end=reading_text(end),
-            usage=f"{usage:g}",
-            included=f"{tariff.included_qty:g}",
-            billable=f"{billable:g}",
+            usage=format(usage, "g"),
+            included=format(tariff.included_qty, "g"),
+            billable=format(billable, "g"),
         )
 
     def _get_pooled_usage_line_label(self, tariff, lots, readings, day, usage):
@@ -170,17 +170,17 @@ class SaleSubscription(models.Model):
             meter=tariff.meter_type_id.name,
             serials=", ".join(lots.mapped("name")),
             date=day,
-            usage=f"{usage:g}",
-            included=f"{tariff.included_qty:g}",
+            usage=format(usage, "g"),
+            included=format(tariff.included_qty, "g"),
         )
         if readings:
             ordered = readings.sorted(lambda r: (r.reading_date, r.id))
             first, last = ordered[0], ordered[-1]
             period += self.env._(
                 " (readings %(first)s on %(first_date)s to %(last)s on %(last_date)s)",
-                first=f"{first.value:g}",
+                first=format(first.value, "g"),
                 first_date=first.reading_date.date(),
-                last=f"{last.value:g}",
+                last=format(last.value, "g"),
                 last_date=last.reading_date.date(),
             )
         return period
@@ -238,9 +238,9 @@ class SaleSubscription(models.Model):
                 meter=tariff.meter_type_id.name,
                 serials=", ".join(estimates[line].lot_id.mapped("name")),
                 invoice=move.display_name,
-                units=f"{units:g}",
-                before=f"{before:g}",
-                after=f"{after:g}",
+                units=format(units, "g"),
+                before=format(before, "g"),
+                after=format(after, "g"),
             )
             for index, (qty, price) in enumerate(credit_lines or [(0.0, 0.0)]):
                 if not index:
@@ -249,7 +249,7 @@ class SaleSubscription(models.Model):
                     label = self.env._(
                         "Minimum commitment of %(minimum)s for %(meter)s, on the "
                         "corrected usage",
-                        minimum=f"{tariff.minimum_amount:g}",
+                        minimum=format(tariff.minimum_amount, "g"),
                         meter=tariff.meter_type_id.name,
                     )
                 else:

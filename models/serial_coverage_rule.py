@@ -73,7 +73,7 @@ class SerialCoverageRule(models.Model):
         return self.env._(
             "%(what)s covered at %(percent)s%%",
             what=what,
-            percent=f"{self.coverage_percent:g}",
+            percent=format(self.coverage_percent, "g"),
         )
 
     def _prepare_copy_vals(self):

@@ -211,7 +211,7 @@ class SerialMeterReading(models.Model):
         return self.env._(
             "%(meter)s %(value)s on %(date)s%(reset)s",
             meter=self.meter_type_id.name,
-            value=f"{self.value:g}",
+            value=format(self.value, "g"),
             date=self.reading_date,
             reset=self.env._(" (reset)") if self.is_reset else "",
         )

@@ -201,10 +201,10 @@ class SerialMeterReading(models.Model):
                     "Reading %(value)s of %(meter)s on serial %(serial)s is lower "
                     "than the previous one (%(previous)s on %(date)s). Mark it as "
                     "a meter reset if the meter was replaced.",
-                    value=f"{self.value:g}",
+                    value=format(self.value, "g"),
                     meter=self.meter_type_id.name,
                     serial=self.lot_id.name,
-                    previous=f"{shown.value:g}",
+                    previous=format(shown.value, "g"),
                     date=shown.reading_date,
                 )
             )

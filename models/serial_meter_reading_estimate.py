@@ -135,8 +135,8 @@ class SerialMeterReading(models.Model):
                     "source": "estimate",
                     "note": self.env._(
                         "Estimate: %(per_day)s a day over %(days)s days",
-                        per_day=f"{per_day:.2f}",
-                        days=f"{days:g}",
+                        per_day=format(per_day, ".2f"),
+                        days=format(days, "g"),
                     ),
                 }
             )

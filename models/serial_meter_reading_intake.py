@@ -70,7 +70,7 @@ class SerialMeterReading(models.Model):
             return self.env._(
                 "Value %(value)s is not a finite number below %(max)s.",
                 value=str(value)[:30],
-                max=f"{METER_VALUE_MAX:,}",
+                max=format(METER_VALUE_MAX, ","),
             )
         return None
 
@@ -439,10 +439,10 @@ class SerialMeterReading(models.Model):
                         "Reading %(value)s of %(meter)s on serial %(serial)s is "
                         "lower than the previous one (%(previous)s on %(date)s). "
                         "Mark it as a meter reset if the meter was replaced.",
-                        value=f"{value:g}",
+                        value=format(value, "g"),
                         meter=meter.name,
                         serial=lot.name,
-                        previous=f"{shown[0]:g}",
+                        previous=format(shown[0], "g"),
                         date=shown[1],
                     )
                     continue
@@ -450,10 +450,10 @@ class SerialMeterReading(models.Model):
                     errors[last[3]] = env._(
                         "Reading %(value)s of %(meter)s on serial %(serial)s is "
                         "higher than the next one (%(next)s on %(date)s).",
-                        value=f"{last[0]:g}",
+                        value=format(last[0], "g"),
                         meter=meter.name,
                         serial=lot.name,
-                        next=f"{value:g}",
+                        next=format(value, "g"),
                         date=when,
                     )
             last = (value, when, estimate, ref if kind else None)

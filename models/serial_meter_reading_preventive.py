@@ -107,15 +107,15 @@ class SerialMeterReading(models.Model):
             self.env._(
                 "Preventive service of %(serial)s at %(threshold)s %(meter)s",
                 serial=lot.name,
-                threshold=f"{threshold:g}",
+                threshold=format(threshold, "g"),
                 meter=meter.name,
             ),
             self.env._(
                 "Reading %(value)s on %(date)s: the usage since the first reading "
                 "reached %(threshold)s.",
-                value=f"{self.value:g}",
+                value=format(self.value, "g"),
                 date=self.reading_date,
-                threshold=f"{threshold:g}",
+                threshold=format(threshold, "g"),
             ),
             company_id=(lot.company_id or self.env.company).id,
             request_date=self.reading_date.date(),

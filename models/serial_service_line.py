@@ -330,10 +330,12 @@ class SerialServiceLine(models.Model):
                         "%(product)s%(serial)s is not in %(location)s: %(available)s "
                         "there, %(needed)s needed. Nothing was moved or invoiced.",
                         product=product.display_name,
-                        serial=f" {lot.name}" if lot else "",
+                        serial=" " + str(lot.name) if lot else "",
                         location=location.display_name,
-                        available=f"{max(available[product, location, lot], 0):g}",
-                        needed=f"{qty:g}",
+                        available=format(
+                            max(available[product, location, lot], 0), "g"
+                        ),
+                        needed=format(qty, "g"),
                     )
                 )
 

@@ -249,15 +249,15 @@ class StockLot(models.Model):
             decision["reason"] = self.env._(
                 "Partly covered by contract %(contract)s, rule '%(rule)s': "
                 "%(covered)s of %(qty)s within the cap%(cap)s; the rest is charged.",
-                covered=f"{covered_qty:g}",
-                qty=f"{qty:g}",
+                covered=format(covered_qty, "g"),
+                qty=format(qty, "g"),
                 **names,
             )
         else:
             decision["reason"] = self.env._(
                 "Covered by contract %(contract)s, rule '%(rule)s' "
                 "(%(percent)s%%)%(cap)s.",
-                percent=f"{rule.coverage_percent:g}",
+                percent=format(rule.coverage_percent, "g"),
                 **names,
             )
         return decision
@@ -269,16 +269,16 @@ class StockLot(models.Model):
             parts.append(
                 self.env._(
                     "%(used)s of %(cap)s used this period",
-                    used=f"{used_qty:g}",
-                    cap=f"{rule.max_qty_per_period:g}",
+                    used=format(used_qty, "g"),
+                    cap=format(rule.max_qty_per_period, "g"),
                 )
             )
         if rule.max_amount_per_period:
             parts.append(
                 self.env._(
                     "%(used)s of %(cap)s covered this period",
-                    used=f"{used_amount:.2f}",
-                    cap=f"{rule.max_amount_per_period:.2f}",
+                    used=format(used_amount, ".2f"),
+                    cap=format(rule.max_amount_per_period, ".2f"),
                 )
             )
         return (", " + ", ".join(parts)) if parts else ""

@@ -85,7 +85,7 @@ class StockLot(models.Model):
                 what = self.env._(
                     "from %(vendor)s%(order)s",
                     vendor=partner.display_name or source.display_name,
-                    order=f" ({order.name})" if order else "",
+                    order=" (" + str(order.name) + ")" if order else "",
                 )
             elif dest.usage == "customer":
                 kind = self.env._("Delivered")
@@ -93,7 +93,7 @@ class StockLot(models.Model):
                 what = self.env._(
                     "to %(customer)s%(order)s",
                     customer=partner.display_name or dest.display_name,
-                    order=f" ({order.name})" if order else "",
+                    order=" (" + str(order.name) + ")" if order else "",
                 )
             elif source.usage == "customer":
                 kind = self.env._("Returned")

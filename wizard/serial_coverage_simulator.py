@@ -81,6 +81,6 @@ class SerialCoverageSimulator(models.TransientModel):
             "reason": self.env._(
                 "Covered by rule '%(rule)s' (%(percent)s%%), before any cap is used.",
                 rule=rule.display_name,
-                percent=f"{rule.coverage_percent:g}",
+                percent=format(rule.coverage_percent, "g"),
             ),
         }

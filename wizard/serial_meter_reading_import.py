@@ -264,8 +264,8 @@ class SerialMeterReadingImport(models.TransientModel):
                             self.env._(
                                 "value %(value)s is lower than the previous reading "
                                 "%(previous)s and is not marked as a reset",
-                                value=f"{vals['value']:g}",
-                                previous=f"{last:g}",
+                                value=format(vals["value"], "g"),
+                                previous=format(last, "g"),
                             ),
                             row,
                         )
