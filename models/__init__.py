@@ -68,3 +68,4 @@ from . import sale_order_renewal
 from . import serial_service_line_stock
 from . import stock_move_validated
 from . import stock_location
+from . import serial_service_line_override

@@ -50,3 +50,4 @@ from . import test_job_quotation_portal
 from . import test_mail_templates
 from . import test_query_counts
 from . import test_security_input
+from . import test_security_jobs
