@@ -320,6 +320,11 @@ class TestTrustFrozen(TrustJobsCase):
         ):
             with self.subTest(user=job.env.user.login), self.assertRaises(UserError):
                 job.unlink()
+        for user in (self.technician, self.manager):
+            with self.subTest(user=user.login), self.assertRaises(UserError):
+                self.job.with_user(user).write(
+                    {"service_line_ids": [Command.unlink(lines[0].id)]}
+                )
         self.assertTrue(self.job.exists())
         self.assertEqual(lines.exists(), lines)
         self.assertEqual(self._job_state(), before)
@@ -393,6 +398,33 @@ class TestTrustFrozen(TrustJobsCase):
             reading.with_user(self.manager).unlink()
         self.assertTrue(reading.exists())
         self.assertEqual((reading.value, unbilled.delta), (100, 50))
+
+    def test_deleting_a_draft_invoice_still_unbills_its_readings(self):
+        """The one way a reading leaves its invoice: the draft invoice (or its
+        line) is deleted, the database clears the link."""
+        reading = self.env["serial.meter.reading"].create(
+            {
+                "lot_id": self.unit.id,
+                "meter_type_id": self.meter.id,
+                "value": 100,
+                "reading_date": fields.Datetime.now() - timedelta(days=1),
+            }
+        )
+        invoice = self.env["account.move"].create(
+            {
+                "move_type": "out_invoice",
+                "partner_id": self.customer.id,
+                "invoice_line_ids": [
+                    Command.create({"name": "Pages", "quantity": 1, "price_unit": 1})
+                ],
+            }
+        )
+        reading.sudo().invoice_line_id = invoice.invoice_line_ids
+        invoice.unlink()
+        self.env.invalidate_all()
+        self.assertFalse(reading.invoice_line_id)
+        reading.with_user(self.manager).value = 110
+        self.assertEqual(reading.value, 110)
 
 
 @tagged("post_install", "-at_install")
