@@ -274,6 +274,7 @@ class SerialServiceLine(models.Model):
         self._check_frozen_write(vals)
         return super().write(vals)
 
+    @api.model
     def _check_jobs_open(self, request_ids):
         """No line is added to (or moved onto) a completed job, whoever asks."""
         jobs = self.env["maintenance.request"].browse(
