@@ -78,3 +78,4 @@ from . import res_config_settings_meter_collection
 from . import serial_meter_reading_review_queue
 from . import stock_lot_meter_collection
 from . import serial_meter_inbox
+from . import serial_service_line_override

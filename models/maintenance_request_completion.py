@@ -1,6 +1,6 @@
 import psycopg2.errors
 
-from odoo import Command, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
@@ -24,6 +24,57 @@ class MaintenanceRequest(models.Model):
     def _compute_invoice_count(self):
         for request in self:
             request.invoice_count = len(request.invoice_ids)
+
+    # --- a completed job is final ---
+    def write(self, vals):
+        self._check_not_reopened(vals)
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_completed(self):
+        """A completed job (its parts moved, its lines frozen, maybe invoiced)
+        is never deleted, whoever asks: the deletion would remove its frozen
+        lines past their own guard."""
+        done = self.filtered(
+            lambda job: (
+                job.completed_on
+                or job.service_line_ids.filtered(
+                    lambda line: line.coverage_locked or line.invoice_line_id
+                )
+            )
+        )
+        if done:
+            raise UserError(
+                self.env._(
+                    "Job %(job)s is completed and cannot be deleted: its parts were "
+                    "moved and its lines are final.",
+                    job=done[0].name,
+                )
+            )
+
+    def _check_not_reopened(self, vals):
+        """Completion runs once: a completed job keeps its completion date and
+        stays in a done stage, whoever asks (a manager included); reopening it
+        would move its parts and invoice it a second time."""
+        done = self.filtered("completed_on")
+        if not done:
+            return
+        reopened = False
+        if "completed_on" in vals:
+            new = fields.Datetime.to_datetime(vals["completed_on"])
+            reopened = any(job.completed_on != new for job in done)
+        if not reopened and vals.get("stage_id"):
+            stage = self.env["maintenance.stage"].browse(vals["stage_id"])
+            reopened = not stage.done
+        if reopened:
+            raise UserError(
+                self.env._(
+                    "Job %(job)s is completed: it cannot be reopened (its parts "
+                    "were moved and its lines invoiced). Open a new job for more "
+                    "work on the unit.",
+                    job=done[0].name,
+                )
+            )
 
     # ------------------------------------------------------------------
     # Actions

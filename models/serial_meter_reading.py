@@ -1,5 +1,5 @@
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 
 class SerialMeterReading(models.Model):
@@ -165,13 +165,28 @@ class SerialMeterReading(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         self._check_duplicates_in_batch(vals_list)
+        self._check_billing_link(vals_list)
+        self._check_jobs_open([vals.get("request_id") for vals in vals_list])
         readings = super().create(vals_list)
         readings._recompute_deltas()
         readings._create_preventive_jobs()
         return readings
 
     def write(self, vals):
+        self._check_billing_link([vals])
+        if vals.get("request_id"):
+            self._check_jobs_open([vals["request_id"]])
         billed = self.filtered("invoice_line_id")
+        if billed and "invoice_line_id" in vals:
+            new_id = vals["invoice_line_id"] or False
+            if billed.filtered(lambda reading: reading.invoice_line_id.id != new_id):
+                raise UserError(
+                    self.env._(
+                        "Reading %(reading)s was billed: it stays on its invoice "
+                        "line, whoever asks.",
+                        reading=billed[0].display_name,
+                    )
+                )
         if billed and set(vals) - {"invoice_line_id", "note", "overestimate_qty"}:
             raise UserError(
                 self.env._(
@@ -204,6 +219,34 @@ class SerialMeterReading(models.Model):
         res = super().unlink()
         self._recompute_deltas(pairs)
         return res
+
+    # --- frozen readings: billed by the billing run only ---
+    @api.model
+    def _check_billing_link(self, vals_list):
+        """Only the billing run (as the system) marks a reading billed: a user
+        setting the invoice line would keep its usage from ever being billed."""
+        if self.env.su or not any(vals.get("invoice_line_id") for vals in vals_list):
+            return
+        raise AccessError(
+            self.env._(
+                "A reading is marked billed by the billing run only, not by hand."
+            )
+        )
+
+    @api.model
+    def _check_jobs_open(self, request_ids):
+        """No reading is recorded on (or moved onto) a completed job."""
+        jobs = self.env["maintenance.request"].browse(
+            {rid for rid in request_ids if isinstance(rid, int)}
+        )
+        done = jobs.filtered("completed_on")
+        if done:
+            raise UserError(
+                self.env._(
+                    "Job %(job)s is completed: no reading can be recorded on it.",
+                    job=done[0].name,
+                )
+            )
 
     # --- audit: corrections noted on the serial's chatter ---
     def _audit_text(self):

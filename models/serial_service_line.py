@@ -164,14 +164,22 @@ class SerialServiceLine(models.Model):
             line.price_unit = line.product_id.lst_price
 
     @api.depends(
-        "product_id", "quantity", "price_unit", "unit_lot_id", "request_id.request_date"
+        "product_id",
+        "quantity",
+        "price_unit",
+        "unit_lot_id",
+        "request_id.request_date",
+        "coverage_overridden",
     )
     def _compute_coverage(self):
         """The coverage decision of each line, shown as it is entered; the
         lines of one job consume a capped rule in their order."""
-        locked = self.filtered("coverage_locked")
+        locked = self.filtered(
+            lambda line: line.coverage_locked or line.coverage_overridden
+        )
         for line in locked:
-            # a completed job keeps its decision: assign back the stored values
+            # a completed job keeps its decision, and so does a manager's
+            # override: assign back the stored values
             line.update({fname: line[fname] for fname in self._coverage_fields()})
         lines = (self - locked).filtered(
             lambda line: line.product_id and line.unit_lot_id
@@ -254,14 +262,59 @@ class SerialServiceLine(models.Model):
                     )
                 )
 
+    # --- frozen lines: what completion sets is final ---
+    @api.model_create_multi
+    def create(self, vals_list):
+        self._check_jobs_open([vals.get("request_id") for vals in vals_list])
+        return super().create(vals_list)
+
     def write(self, vals):
-        if self.filtered("coverage_locked") and set(vals) - {
-            "coverage_locked",
-            "move_id",
-            "invoice_line_id",
-        }:
-            raise UserError(self.env._("The lines of a completed job cannot change."))
+        if vals.get("request_id"):
+            self._check_jobs_open([vals["request_id"]])
+        self._check_frozen_write(vals)
         return super().write(vals)
+
+    @api.model
+    def _check_jobs_open(self, request_ids):
+        """No line is added to (or moved onto) a completed job, whoever asks."""
+        jobs = self.env["maintenance.request"].browse(
+            {rid for rid in request_ids if isinstance(rid, int)}
+        )
+        done = jobs.filtered("completed_on")
+        if done:
+            raise UserError(
+                self.env._(
+                    "Job %(job)s is completed: no line can be added to it.",
+                    job=done[0].name,
+                )
+            )
+
+    def _check_frozen_write(self, vals):
+        """A completed line changes only by completion setting its stock move
+        and invoice line once; a billed line keeps its invoice line; a
+        completed line stays completed (whoever asks, a manager included)."""
+        locked = self.filtered("coverage_locked")
+        if locked and (
+            set(vals) - {"coverage_locked", "move_id", "invoice_line_id"}
+            or ("coverage_locked" in vals and not vals["coverage_locked"])
+        ):
+            raise UserError(self.env._("The lines of a completed job cannot change."))
+        for fname in ("move_id", "invoice_line_id"):
+            if fname not in vals:
+                continue
+            new_id = vals[fname] or False
+            changed = self.filtered(
+                lambda line, f=fname, n=new_id: line[f] and line[f].id != n
+            )
+            if changed:
+                raise UserError(
+                    self.env._(
+                        "Line %(line)s of job %(job)s was completed or billed: its "
+                        "stock move and invoice line cannot change.",
+                        line=changed[0].name or changed[0].product_id.display_name,
+                        job=changed[0].request_id.name,
+                    )
+                )
 
     def unlink(self):
         done = self.filtered(lambda line: line.invoice_line_id or line.coverage_locked)

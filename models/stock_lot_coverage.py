@@ -193,10 +193,17 @@ class StockLot(models.Model):
         ]
         if excluded_line_ids:
             domain.append(("id", "not in", list(excluded_line_ids)))
-        groups = self.env["serial.service.line"]._read_group(
-            domain,
-            ["coverage_rule_id", "subscription_id", "service_date:day"],
-            ["covered_qty:sum", "covered_amount:sum"],
+        # sudo: the caps used so far count every line of these contracts,
+        # whoever asks (a consultant simulating coverage reads no job, a
+        # technician not every job); only these sums are read
+        groups = (
+            self.env["serial.service.line"]
+            .sudo()
+            ._read_group(
+                domain,
+                ["coverage_rule_id", "subscription_id", "service_date:day"],
+                ["covered_qty:sum", "covered_amount:sum"],
+            )
         )
         for rule, contract, day, qty, amount in groups:
             usage[rule.id, contract.id].append((day, qty, amount))

@@ -53,3 +53,4 @@ from . import test_security_input
 from . import test_end_to_end_month
 from . import test_meter_requests
 from . import test_i18n
+from . import test_security_jobs
