@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import datetime
 
 import pytz
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import Forbidden, NotFound
 
 from odoo import fields, http
 from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
@@ -127,6 +127,7 @@ class SerialServicePortal(PortalAccount):
         """Record the reading the customer typed; a refused one comes back on
         the page with its reason, and nothing is written."""
         lot_sudo = self._portal_check_own("stock.lot", lot_id)
+        self._portal_check_may_record_reading(lot_sudo)
 
         def record():
             meter, moment, number = self._parse_portal_reading(
@@ -149,6 +150,17 @@ class SerialServicePortal(PortalAccount):
         return refused_page or request.redirect(
             f"/my/serials/{lot_sudo.id}?reading_saved=1"
         )
+
+    def _portal_check_may_record_reading(self, lot_sudo):
+        """A reading is recorded here for the customer who owns the serial (a
+        portal user of its company: 404 for anyone else's), or for an employee
+        allowed to record readings in the back office (403 for the others:
+        billing users, consultants and stock users only read them)."""
+        if request.env.user._is_internal():
+            if not request.env["serial.meter.reading"].has_access("create"):
+                raise Forbidden()
+        elif not lot_sudo.filtered_domain(self._get_own_company_domain()):
+            raise NotFound()
 
     def _serial_form_submit(self, lot_sudo, submit, error_key, **page_values):
         """(result of submit(), None), or (None, the serial's page with the
