@@ -64,3 +64,5 @@ from . import serial_meter_reading_supplies
 from . import sale_subscription_template_renewal
 from . import sale_subscription_renewal
 from . import sale_order_renewal
+from . import serial_meter_chain
+from . import base_action_lock
