@@ -151,16 +151,20 @@ class SerialServicePortal(PortalAccount):
             f"/my/serials/{lot_sudo.id}?reading_saved=1"
         )
 
-    def _portal_check_may_record_reading(self, lot_sudo):
+    def _portal_may_record_reading(self, lot_sudo):
         """A reading is recorded here for the customer who owns the serial (a
-        portal user of its company: 404 for anyone else's), or for an employee
-        allowed to record readings in the back office (403 for the others:
-        billing users, consultants and stock users only read them)."""
+        portal user of its company), or for an employee allowed to record
+        readings in the back office (not billing users, consultants or stock
+        users: they only read them)."""
         if request.env.user._is_internal():
-            if not request.env["serial.meter.reading"].has_access("create"):
-                raise Forbidden()
-        elif not lot_sudo.filtered_domain(self._get_own_company_domain()):
-            raise NotFound()
+            return request.env["serial.meter.reading"].has_access("create")
+        return bool(lot_sudo.filtered_domain(self._get_own_company_domain()))
+
+    def _portal_check_may_record_reading(self, lot_sudo):
+        """403 for an employee who may not record readings, 404 for a portal
+        user whose serial it is not (it is not even said to exist)."""
+        if not self._portal_may_record_reading(lot_sudo):
+            raise Forbidden() if request.env.user._is_internal() else NotFound()
 
     def _serial_form_submit(self, lot_sudo, submit, error_key, **page_values):
         """(result of submit(), None), or (None, the serial's page with the
@@ -234,6 +238,7 @@ class SerialServicePortal(PortalAccount):
             "serial": lot_sudo,
             "contract": lot_sudo.running_subscription_id,
             "meters": lot_sudo.product_id.meter_type_ids,
+            "can_record_reading": self._portal_may_record_reading(lot_sudo),
             "readings": readings,
             "reading_total": Reading.search_count(domain) if readings else 0,
             "history_limit": HISTORY_LIMIT,

@@ -106,6 +106,11 @@ class TestSecurityPortalReadingRoute(SerialServiceCase, HttpCase):
                 response = self._post_reading(user.login, 5000)
                 self.assertEqual(response.status_code, 403)
                 self.assertEqual(self._readings(), before)
+                # the serial's page shows them no form to send one
+                page = self.url_open(f"/my/serials/{self.lot.id}")
+                self.assertEqual(page.status_code, 200)
+                self.assertIn("ROUTE-1", page.text)
+                self.assertNotIn('id="serial_reading_form"', page.text)
 
     def test_who_cannot_read_the_serial_is_not_told_it_exists(self):
         before = self._readings()
@@ -117,6 +122,9 @@ class TestSecurityPortalReadingRoute(SerialServiceCase, HttpCase):
                 self.assertEqual(self._readings(), before)
 
     def test_owner_and_technician_record_through_the_form(self):
+        self.authenticate("route_portal", "route_portal")
+        page = self.url_open(f"/my/serials/{self.lot.id}")
+        self.assertIn('id="serial_reading_form"', page.text)
         response = self._post_reading("route_portal", 1500)
         self.assertEqual(response.status_code, 200)
         self.assertIn("reading_saved=1", response.url)
