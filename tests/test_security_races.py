@@ -580,3 +580,91 @@ class TestSecurityRaces(TransactionCase):
             recall.action_start()
             self.assertEqual(recall.request_ids.mapped("lot_id.name"), ["RACE-RC-1"])
             self.assertEqual(recall.state, "running")
+
+    # ------------------------------------------------------------------
+    # One running contract per serial, linked from two contracts at once
+    # ------------------------------------------------------------------
+    def _setup_two_contracts(self, env):
+        customer = env["res.partner"].create(
+            {"name": "Race Contract Customer", "is_company": True}
+        )
+        product = env["product.product"].create(
+            {
+                "name": "Race covered unit",
+                "type": "consu",
+                "is_storable": True,
+                "tracking": "serial",
+            }
+        )
+        lot = env["stock.lot"].create(
+            {
+                "name": "RACE-CT-1",
+                "product_id": product.id,
+                "company_id": env.company.id,
+                "customer_id": customer.id,
+            }
+        )
+        pricelist = env["product.pricelist"].create({"name": "Race"})
+        template = env["sale.subscription.template"].create({"name": "Race care"})
+        contracts = env["sale.subscription"].create(
+            [
+                {
+                    "partner_id": customer.id,
+                    "template_id": template.id,
+                    "pricelist_id": pricelist.id,
+                    "date_start": fields.Date.today() - timedelta(days=5),
+                }
+                for _index in range(2)
+            ]
+        )
+        contracts.stage_id = env.ref("subscription_oca.subscription_stage_in_progress")
+        return {
+            "customer": customer.id,
+            "product": product.id,
+            "lot": lot.id,
+            "pricelist": pricelist.id,
+            "template": template.id,
+            "contracts": contracts.ids,
+        }
+
+    def _cleanup_two_contracts(self, ids):
+        def clean(env):
+            contracts = env["sale.subscription"].browse(ids["contracts"])
+            contracts.activity_ids.unlink()
+            contracts.unlink()
+            env["sale.subscription.template"].browse(ids["template"]).unlink()
+            env["product.pricelist"].browse(ids["pricelist"]).unlink()
+            env["stock.lot"].browse(ids["lot"]).unlink()
+            product = env["product.product"].browse(ids["product"])
+            template = product.product_tmpl_id
+            product.unlink()
+            template.unlink()
+            env["res.partner"].browse(ids["customer"]).unlink()
+
+        self._committed(clean)
+
+    def test_a_serial_linked_to_two_running_contracts_at_once(self):
+        """The second user's request began before the first linked the
+        serial: on its snapshot the serial is free. Locking the serial alone
+        would let it through (REPEATABLE READ); it is refused, and once run
+        again it is told the serial is covered."""
+        ids = self._committed(self._setup_two_contracts)
+        self.addCleanup(self._cleanup_two_contracts, ids)
+        first_id, second_id = ids["contracts"]
+        Contract = "sale.subscription"
+        with self._cursor() as first, self._cursor() as second:
+            self._snapshot(second)
+            first[Contract].browse(first_id).covered_lot_ids = [ids["lot"]]
+            first.cr.commit()
+
+            def link():
+                second[Contract].browse(second_id).covered_lot_ids = [ids["lot"]]
+                second.flush_all()
+
+            with self.assertRaises(ValidationError) as cm:
+                self._retrying(second, link)
+            self.assertIn("already covered by contract", str(cm.exception))
+        covering = self._committed(
+            lambda env: env["stock.lot"].browse(ids["lot"]).subscription_ids.ids
+        )
+        self.assertEqual(covering, [first_id])
