@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import datetime
 
 import pytz
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import Forbidden, NotFound
 
 from odoo import fields, http
 from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
@@ -127,6 +127,7 @@ class SerialServicePortal(PortalAccount):
         """Record the reading the customer typed; a refused one comes back on
         the page with its reason, and nothing is written."""
         lot_sudo = self._portal_check_own("stock.lot", lot_id)
+        self._portal_check_may_record_reading(lot_sudo)
 
         def record():
             meter, moment, number = self._parse_portal_reading(
@@ -149,6 +150,21 @@ class SerialServicePortal(PortalAccount):
         return refused_page or request.redirect(
             f"/my/serials/{lot_sudo.id}?reading_saved=1"
         )
+
+    def _portal_may_record_reading(self, lot_sudo):
+        """A reading is recorded here for the customer who owns the serial (a
+        portal user of its company), or for an employee allowed to record
+        readings in the back office (not billing users, consultants or stock
+        users: they only read them)."""
+        if request.env.user._is_internal():
+            return request.env["serial.meter.reading"].has_access("create")
+        return bool(lot_sudo.filtered_domain(self._get_own_company_domain()))
+
+    def _portal_check_may_record_reading(self, lot_sudo):
+        """403 for an employee who may not record readings, 404 for a portal
+        user whose serial it is not (it is not even said to exist)."""
+        if not self._portal_may_record_reading(lot_sudo):
+            raise Forbidden() if request.env.user._is_internal() else NotFound()
 
     def _serial_form_submit(self, lot_sudo, submit, error_key, **page_values):
         """(result of submit(), None), or (None, the serial's page with the
@@ -223,6 +239,7 @@ class SerialServicePortal(PortalAccount):
             "serial": lot_sudo,
             "contract": lot_sudo.running_subscription_id,
             "meters": lot_sudo.product_id.meter_type_ids,
+            "can_record_reading": self._portal_may_record_reading(lot_sudo),
             "readings": readings,
             "reading_total": Reading.search_count(domain) if readings else 0,
             "history_limit": HISTORY_LIMIT,

@@ -79,3 +79,5 @@ from . import serial_meter_reading_review_queue
 from . import stock_lot_meter_collection
 from . import serial_meter_inbox
 from . import serial_service_line_override
+from . import serial_meter_chain
+from . import base_action_lock

@@ -79,6 +79,14 @@ class MaintenanceRequest(models.Model):
         """Bring every part of the jobs into their technician's van: from the
         van itself, else from the depot, else bought for the job. Running it
         again orders nothing twice."""
+        self._lock_for_action(
+            self.env._(
+                "The parts of %(jobs)s are being planned right now, or were "
+                "planned a moment ago (a double click, or someone else): nothing "
+                "was ordered twice. Reload the job to see what was planned.",
+                jobs=", ".join(self.mapped("name")),
+            )
+        )
         jobs = self.filtered(lambda job: not job.completed_on and not job.stage_id.done)
         if not jobs:
             raise UserError(

@@ -73,10 +73,20 @@ class SaleSubscription(models.Model):
             return
         # two users covering the same serial at once: the second waits for the
         # first to commit, then fails to serialize (retried by Odoo), instead
-        # of both passing this check on their own snapshots
+        # of both passing this check on their own snapshots. REPEATABLE READ
+        # refuses the second only if the first changed the serials' rows (a
+        # lock alone is granted on the old snapshot): hence the update
+        # log_exceptions: a serialization failure is an expected answer here
         self.env.cr.execute(
             SQL(
                 "SELECT id FROM stock_lot WHERE id IN %s FOR NO KEY UPDATE",
+                tuple(lots.ids),
+            ),
+            log_exceptions=False,
+        )
+        self.env.cr.execute(
+            SQL(
+                "UPDATE stock_lot SET write_date = write_date WHERE id IN %s",
                 tuple(lots.ids),
             )
         )

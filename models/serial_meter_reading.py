@@ -1,3 +1,5 @@
+import psycopg2.errors
+
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
@@ -167,7 +169,15 @@ class SerialMeterReading(models.Model):
         self._check_duplicates_in_batch(vals_list)
         self._check_billing_link(vals_list)
         self._check_jobs_open([vals.get("request_id") for vals in vals_list])
-        readings = super().create(vals_list)
+        try:
+            with self.env.cr.savepoint(flush=False):
+                readings = super().create(vals_list)
+        except psycopg2.errors.UniqueViolation as error:
+            # the same reading recorded by a transaction committed since this
+            # one's check: the words of the check, not a server error
+            if error.diag.constraint_name != "serial_meter_reading_reading_unique":
+                raise
+            raise ValidationError(self._get_duplicate_message(vals_list)) from error
         readings._recompute_deltas()
         readings._create_preventive_jobs()
         return readings
@@ -247,6 +257,23 @@ class SerialMeterReading(models.Model):
                     job=done[0].name,
                 )
             )
+
+    @api.model
+    def _get_duplicate_message(self, vals_list):
+        if len(vals_list) != 1:
+            return self.env._(
+                "One of these readings was recorded a moment ago by someone else "
+                "(the same serial, meter and time): reload and record only the "
+                "others."
+            )
+        vals = vals_list[0]
+        return self.env._(
+            "Serial %(serial)s already has a reading of %(meter)s at %(date)s: it "
+            "was recorded a moment ago by someone else.",
+            serial=self.env["stock.lot"].browse(vals.get("lot_id")).name,
+            meter=self.env["serial.meter.type"].browse(vals.get("meter_type_id")).name,
+            date=fields.Datetime.to_datetime(vals.get("reading_date")),
+        )
 
     # --- audit: corrections noted on the serial's chatter ---
     def _audit_text(self):

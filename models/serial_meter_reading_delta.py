@@ -35,6 +35,9 @@ class SerialMeterReading(models.Model):
                     pairs[key] = reading.reading_date
         if not pairs:
             return
+        # two readings of a pair recorded at once must not both chain from the
+        # same previous one: one transaction at a time (see serial.meter.chain)
+        self.env["serial.meter.chain"]._lock_pairs(pairs)
         self.flush_model()
         previous_ids = self._get_previous_reading_ids(pairs)
         lot_ids = list({lot_id for lot_id, _meter in pairs})

@@ -28,9 +28,13 @@ class SerialMeterReading(models.Model):
         the serial must be theirs (checked with their own rights) and the meter
         one its product carries; then the same validations as any reading.
         Source `customer`, never a reset (a meter replacement is recorded by a
-        technician)."""
+        technician). An employee using the form records with their own rights
+        (billing users, consultants and stock users only read readings)."""
         lot.ensure_one()
         lot.check_access("read")
+        internal = self.env.user._is_internal()
+        if internal:
+            self.check_access("create")
         # sudo: the product and its meters of the customer's own serial
         if meter not in lot.sudo().product_id.meter_type_ids:
             raise ValidationError(
@@ -47,8 +51,9 @@ class SerialMeterReading(models.Model):
             raise ValidationError(problem)
         # sudo: portal customers may not create readings through the ORM (no
         # access right): only this way, for their own serial (checked above),
-        # with the source forced; create_uid stays the customer
-        return self.sudo().create(
+        # with the source forced; create_uid stays the customer. Employees
+        # create as themselves: their access rights and record rules apply
+        return (self if internal else self.sudo()).create(
             {
                 "lot_id": lot.id,
                 "meter_type_id": meter.id,

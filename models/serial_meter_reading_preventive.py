@@ -1,5 +1,7 @@
 import math
 
+import psycopg2.errors
+
 from odoo import api, models
 from odoo.tools import SQL
 
@@ -82,7 +84,32 @@ class SerialMeterReading(models.Model):
             for (lot, meter), (threshold, reading) in due.items()
             if threshold > served.get((lot, meter), 0.0) + 1e-9
         ]
-        return Job.create(vals_list) if vals_list else Job
+        return self._create_preventive_jobs_once(Job, vals_list)
+
+    @api.model
+    def _create_preventive_jobs_once(self, Job, vals_list):
+        """Create the jobs; one whose threshold a transaction committed since
+        this one's snapshot has served (the unique index refuses a second job)
+        is left out: that transaction's job is the one, the reading stays."""
+        if not vals_list:
+            return Job
+        try:
+            with self.env.cr.savepoint(flush=False):
+                return Job.create(vals_list)
+        except psycopg2.errors.UniqueViolation as error:
+            if error.diag.constraint_name != "maintenance_request_preventive_unique":
+                raise
+        jobs = Job
+        for vals in vals_list:
+            try:
+                with self.env.cr.savepoint(flush=False):
+                    jobs |= Job.create([vals])
+            except psycopg2.errors.UniqueViolation as error:
+                if error.diag.constraint_name != (
+                    "maintenance_request_preventive_unique"
+                ):
+                    raise
+        return jobs
 
     @api.model
     def _get_preventive_plan(self, lot, day):

@@ -169,6 +169,7 @@ class SerialRecall(models.Model):
     def action_start(self):
         """Scope the recall, quarantine stock, open one job per unit at a
         customer and tell each customer once."""
+        self._lock_against_a_second_run()
         self.action_compute_affected()
         self.action_quarantine()
         self.action_create_jobs()
@@ -190,6 +191,7 @@ class SerialRecall(models.Model):
 
     def action_create_jobs(self):
         """One preventive job per affected unit at a customer, never two."""
+        self._lock_against_a_second_run()
         Request = self.env["maintenance.request"]
         vals_list = []
         for recall in self:
@@ -353,6 +355,16 @@ class SerialRecall(models.Model):
                 )
                 for lot in lots
             ]
+        )
+
+    def _lock_against_a_second_run(self):
+        self._lock_for_action(
+            self.env._(
+                "Recall %(recalls)s is being started or its jobs created right "
+                "now, or a moment ago (a double click, or someone else): no job "
+                "was created twice. Reload the recall to see its jobs.",
+                recalls=", ".join(self.mapped("name")),
+            )
         )
 
     def _prepare_request_vals(self, unit):

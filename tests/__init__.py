@@ -54,3 +54,4 @@ from . import test_end_to_end_month
 from . import test_meter_requests
 from . import test_i18n
 from . import test_security_jobs
+from . import test_security_races
