@@ -57,10 +57,9 @@ class SerialMeterReading(models.Model):
         payload: {"readings": [{"serial", "meter" (code), "date" (ISO 8601),
         "value", optional "reset", optional "product" (internal reference, when
         two products share a serial number)}]}. Serials are looked up in the
-        current company only (and
-        serials shared by all companies). Returns {"recorded": [...]} or {"errors":
-        [{"index", "message"}]} with one error per bad item; on error nothing
-        is written.
+        key's company only (see _api_lot_domain). Returns {"recorded": [...]}
+        or {"errors": [{"index", "message"}]} with one error per bad item; on
+        error nothing is written.
         """
         items = payload.get("readings") if isinstance(payload, dict) else None
         if not isinstance(items, list) or not items:
@@ -119,6 +118,16 @@ class SerialMeterReading(models.Model):
         }
 
     @api.model
+    def _api_lot_domain(self, names):
+        """The serials a device API key reaches: those of its user's company
+        only. A serial without a company is no company's own serial: it is
+        refused like another company's (the same "unknown serial" answer)."""
+        return [
+            ("name", "in", list(names)),
+            ("company_id", "=", self.env.company.id),
+        ]
+
+    @api.model
     def _api_parse_items(self, items):
         """([(index, create values)], [errors]) of the posted items, with the
         serials and meters read once for the whole batch."""
@@ -126,12 +135,7 @@ class SerialMeterReading(models.Model):
         names = {str(item["serial"]) for item in dicts if item.get("serial")}
         codes = {str(item["meter"]) for item in dicts if item.get("meter")}
         lots_by_name = defaultdict(lambda: self.env["stock.lot"])
-        for lot in self.env["stock.lot"].search(
-            [
-                ("name", "in", list(names)),
-                ("company_id", "in", [self.env.company.id, False]),
-            ]
-        ):
+        for lot in self.env["stock.lot"].search(self._api_lot_domain(names)):
             lots_by_name[lot.name] |= lot
         meters = {
             meter.code: meter

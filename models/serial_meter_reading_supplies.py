@@ -87,12 +87,7 @@ class SerialMeterReading(models.Model):
         names = {str(item["serial"]) for item in dicts if item.get("serial")}
         refs = {str(item["product"]) for item in dicts if item.get("product")}
         lots_by_name = defaultdict(lambda: self.env["stock.lot"])
-        for lot in self.env["stock.lot"].search(
-            [
-                ("name", "in", list(names)),
-                ("company_id", "in", [self.env.company.id, False]),
-            ]
-        ):
+        for lot in self.env["stock.lot"].search(self._api_lot_domain(names)):
             lots_by_name[lot.name] |= lot
         products = self.env["product.product"].search(
             ["|", ("default_code", "in", list(refs)), ("barcode", "in", list(refs))]
