@@ -1,3 +1,4 @@
+from . import serial_portal_readable_mixin
 from . import serial_meter_type
 from . import serial_meter_reading
 from . import serial_meter_reading_delta
@@ -64,3 +65,5 @@ from . import serial_meter_reading_supplies
 from . import sale_subscription_template_renewal
 from . import sale_subscription_renewal
 from . import sale_order_renewal
+from . import stock_lot_portal
+from . import maintenance_request_portal
