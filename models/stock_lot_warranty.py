@@ -280,7 +280,9 @@ class StockLot(models.Model):
             self.env["ir.config_parameter"].sudo().get_param(WARRANTY_CRON_RESUME_PARAM)
         )
         day, _sep, lot_id = (value or "").partition(",")
-        if day != fields.Date.to_string(today) or not lot_id.isdigit():
+        if day != fields.Date.to_string(today) or not (
+            lot_id.isascii() and lot_id.isdecimal()
+        ):
             return 0
         return int(lot_id)
 

@@ -48,3 +48,4 @@ from . import test_security_multicompany
 from . import test_billing_engine_values
 from . import test_security_device_api
 from . import test_security_portal
+from . import test_fuzz_inputs
