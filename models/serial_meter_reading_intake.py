@@ -223,10 +223,12 @@ class SerialMeterReading(models.Model):
             return None
         try:
             moment = datetime.fromisoformat(value)
-        except ValueError:
+            if moment.tzinfo:
+                moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        except (ValueError, OverflowError):
+            # OverflowError: an offset moving the first or last day Python
+            # holds out of its range ("0001-01-01T00:00:00+05:00")
             return None
-        if moment.tzinfo:
-            moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
         return moment.replace(microsecond=0)
 
     @api.model

@@ -239,6 +239,15 @@ class TestFuzzInputs(SerialServiceCase, HttpCase):
 
     @SETTINGS
     @given(payload=PAYLOADS)
+    # dates whose offset moves them past the first or last day Python holds
+    @example(
+        payload={
+            "readings": [
+                {"serial": "FUZZ-1", "meter": "FUZZ", "value": 5, "date": date}
+                for date in ("0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00")
+            ]
+        }
+    )
     def test_device_api_answers_any_json_body(self, payload):
         with self._example():
             self._post_api(json.dumps(payload))
