@@ -20,6 +20,8 @@ from odoo.addons.portal.controllers.portal import pager as portal_pager
 HISTORY_LIMIT = 100
 # the format of an <input type="datetime-local">
 INPUT_DATETIME = "%Y-%m-%dT%H:%M"
+# the largest id PostgreSQL's integer column holds
+MAX_RECORD_ID = 2**31 - 1
 
 
 class SerialServicePortal(PortalAccount):
@@ -191,14 +193,26 @@ class SerialServicePortal(PortalAccount):
         except (AccessError, MissingError) as error:
             raise NotFound() from error
 
+    @staticmethod
+    def _parse_portal_id(text):
+        """The record id a form sends, or None: plain ASCII digits only (not
+        the other digits str.isdigit() accepts, as "²"), within the
+        database's integers."""
+        text = str(text or "").strip()
+        if not (text.isascii() and text.isdecimal()) or len(text) > 10:
+            return None
+        number = int(text)
+        return number if 0 < number <= MAX_RECORD_ID else None
+
     def _parse_portal_reading(self, meter_id, reading_date, value, tz_name=None):
         """(meter, UTC datetime, number) of the submitted form, or a
         ValidationError in the customer's words; the date is in tz_name (the
         user's by default)."""
         env = request.env
         meter = env["serial.meter.type"]
-        if meter_id and str(meter_id).isdigit():
-            meter = meter.browse(int(meter_id)).exists()
+        meter_id = self._parse_portal_id(meter_id)
+        if meter_id:
+            meter = meter.browse(meter_id).exists()
         if not meter:
             raise ValidationError(env._("Choose the meter you read."))
         try:

@@ -1,3 +1,4 @@
+from . import serial_portal_readable_mixin
 from . import serial_meter_type
 from . import serial_meter_reading
 from . import serial_meter_reading_delta
@@ -81,3 +82,5 @@ from . import serial_meter_inbox
 from . import serial_service_line_override
 from . import serial_meter_chain
 from . import base_action_lock
+from . import stock_lot_portal
+from . import maintenance_request_portal

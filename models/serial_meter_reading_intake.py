@@ -87,10 +87,9 @@ class SerialMeterReading(models.Model):
         payload: {"readings": [{"serial", "meter" (code), "date" (ISO 8601),
         "value", optional "reset", optional "product" (internal reference, when
         two products share a serial number)}]}. Serials are looked up in the
-        current company only (and
-        serials shared by all companies). Returns {"recorded": [...]} or {"errors":
-        [{"index", "message"}]} with one error per bad item; on error nothing
-        is written.
+        key's company only (see _api_lot_domain). Returns {"recorded": [...]}
+        or {"errors": [{"index", "message"}]} with one error per bad item; on
+        error nothing is written.
         """
         items = payload.get("readings") if isinstance(payload, dict) else None
         if not isinstance(items, list) or not items:
@@ -151,6 +150,16 @@ class SerialMeterReading(models.Model):
         }
 
     @api.model
+    def _api_lot_domain(self, names):
+        """The serials a device API key reaches: those of its user's company
+        only. A serial without a company is no company's own serial: it is
+        refused like another company's (the same "unknown serial" answer)."""
+        return [
+            ("name", "in", list(names)),
+            ("company_id", "=", self.env.company.id),
+        ]
+
+    @api.model
     def _api_parse_items(self, items):
         """([(index, create values)], [errors]) of the posted items, with the
         serials and meters read once for the whole batch."""
@@ -174,15 +183,10 @@ class SerialMeterReading(models.Model):
     @api.model
     def _api_get_lots_by_name(self, items):
         """{serial number: serials} of the items' "serial", in one search:
-        the current company's serials and those shared by all companies."""
+        the serials the key reaches (``_api_lot_domain``)."""
         names = {str(item["serial"]) for item in items if item.get("serial")}
         lots_by_name = defaultdict(lambda: self.env["stock.lot"])
-        for lot in self.env["stock.lot"].search(
-            [
-                ("name", "in", list(names)),
-                ("company_id", "in", [self.env.company.id, False]),
-            ]
-        ):
+        for lot in self.env["stock.lot"].search(self._api_lot_domain(names)):
             lots_by_name[lot.name] |= lot
         return lots_by_name
 
@@ -269,10 +273,12 @@ class SerialMeterReading(models.Model):
             return None
         try:
             moment = datetime.fromisoformat(value)
-        except ValueError:
+            if moment.tzinfo:
+                moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        except (ValueError, OverflowError):
+            # OverflowError: an offset moving the first or last day Python
+            # holds out of its range ("0001-01-01T00:00:00+05:00")
             return None
-        if moment.tzinfo:
-            moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
         return moment.replace(microsecond=0)
 
     @api.model

@@ -1,9 +1,15 @@
+import threading
+import time
 from collections import defaultdict
 from datetime import timedelta
 
 from dateutil.relativedelta import relativedelta
 
-from odoo import api, fields, models
+from odoo import api, fields, models, modules
+
+# where the warranty cron keeps the last serial it committed today, so that
+# the next call of the job goes on from there
+WARRANTY_CRON_RESUME_PARAM = "serial_service.warranty_cron_resume"
 
 
 class StockLot(models.Model):
@@ -210,12 +216,24 @@ class StockLot(models.Model):
 
     # --- warranty: cron and expiry alerts ---
     @api.model
-    def _cron_refresh_warranty_state(self, batch_size=1000):
+    def _cron_refresh_warranty_state(self, batch_size=1000, time_budget=None):
         """Move stored warranty states along with the calendar, batch after
         batch (flat memory), and schedule one renewal activity per serial
         entering its notice window. Correct when late or run twice: the state
-        is derived from today, and the alert remembers its window."""
+        is derived from today, and the alert remembers its window.
+
+        As the billing run: each batch is committed (outside tests), within a
+        time budget per call (seconds; by default the billing run's share of
+        a cron worker's limits), and the progress tells Odoo to call the job
+        again while serials remain; the next call goes on after the last
+        serial committed today (WARRANTY_CRON_RESUME_PARAM)."""
         today = fields.Date.context_today(self)
+        if time_budget is None:
+            time_budget = self.env["sale.subscription"]._get_billing_time_budget()
+        deadline = time.monotonic() + time_budget
+        testing = modules.module.current_test or getattr(
+            threading.current_thread(), "testing", False
+        )
         domain = [
             ("warranty_end_date", "!=", False),
             "|",
@@ -223,7 +241,8 @@ class StockLot(models.Model):
             ("warranty_end_date", ">=", today),
         ]
         state_field = self._fields["warranty_state"]
-        last_id = 0
+        last_id = self._get_warranty_cron_resume_id(today)
+        done = 0
         while True:
             lots = self.search(
                 [*domain, ("id", ">", last_id)], order="id", limit=batch_size
@@ -238,7 +257,42 @@ class StockLot(models.Model):
                 self.env.add_to_compute(state_field, changed)
                 changed.flush_recordset(["warranty_state"])
             lots._schedule_warranty_expiry_alerts()
+            done += len(lots)
+            self._set_warranty_cron_resume_id(today, last_id)
+            self.env.flush_all()
             self.env.invalidate_all()
+            if not testing:
+                # each batch refreshed is kept, whatever happens to the next one
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+            if time.monotonic() >= deadline:
+                break
+        remaining = self.search_count([*domain, ("id", ">", last_id)])
+        if not remaining:
+            # the day's run is complete: a run later today starts over
+            self._set_warranty_cron_resume_id(today, 0)
+        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+
+    @api.model
+    def _get_warranty_cron_resume_id(self, today):
+        """The last serial the warranty cron committed today (0: none)."""
+        # sudo: the job's own bookmark, whoever runs the job
+        value = (
+            self.env["ir.config_parameter"].sudo().get_param(WARRANTY_CRON_RESUME_PARAM)
+        )
+        day, _sep, lot_id = (value or "").partition(",")
+        if day != fields.Date.to_string(today) or not (
+            lot_id.isascii() and lot_id.isdecimal()
+        ):
+            return 0
+        return int(lot_id)
+
+    @api.model
+    def _set_warranty_cron_resume_id(self, today, lot_id):
+        value = f"{fields.Date.to_string(today)},{lot_id}" if lot_id else False
+        # sudo: the job's own bookmark, whoever runs the job
+        self.env["ir.config_parameter"].sudo().set_param(
+            WARRANTY_CRON_RESUME_PARAM, value
+        )
 
     def _schedule_warranty_expiry_alerts(self):
         lots = self.filtered(

@@ -55,3 +55,6 @@ from . import test_meter_requests
 from . import test_i18n
 from . import test_security_jobs
 from . import test_security_races
+from . import test_security_device_api
+from . import test_security_portal
+from . import test_fuzz_inputs

@@ -120,6 +120,60 @@ class TestWarranty(SerialServiceCase):
             self.env["stock.lot"]._cron_refresh_warranty_state()
         self.assertEqual(Activity.search_count(domain), 3)
 
+    def test_cron_commits_batches_reports_progress_and_resumes(self):
+        names = [f"WAR-B{i}" for i in range(5)]
+        lots = self._make_lots(self.product_unit, names)
+        with freeze_time("2026-01-15"):
+            lots.write(
+                {"warranty_policy_id": self.policy.id, "delivery_date": "2026-01-15"}
+            )
+        self.assertEqual(set(lots.mapped("warranty_state")), {"active"})
+        cron = self.env.ref("serial_service.ir_cron_warranty_state")
+        Lot = self.env["stock.lot"]
+        Param = self.env["ir.config_parameter"]
+        domain = [("res_model", "=", "stock.lot"), ("res_id", "in", lots.ids)]
+        with freeze_time("2026-12-20"):
+            # a bookmark of another day is not followed
+            Param.set_param(
+                "serial_service.warranty_cron_resume", f"2026-12-19,{lots[-1].id}"
+            )
+            to_do = Lot.search_count(
+                [
+                    ("warranty_end_date", "!=", False),
+                    "|",
+                    ("warranty_state", "!=", "expired"),
+                    ("warranty_end_date", ">=", "2026-12-20"),
+                ]
+            )
+            progresses, calls = [], 0
+            while calls < 50:
+                calls += 1
+                progress = self.env["ir.cron.progress"].create({"cron_id": cron.id})
+                Lot.with_context(
+                    ir_cron_progress_id=progress.id
+                )._cron_refresh_warranty_state(batch_size=2, time_budget=0)
+                progresses.append((progress.done, progress.remaining))
+                if not progress.remaining:
+                    break
+            # one batch per call, no time left after it: Odoo calls again
+            self.assertEqual(progresses[0][0], 2)
+            self.assertEqual(progresses[0][1], to_do - 2)
+            self.assertEqual(sum(done for done, _remaining in progresses), to_do)
+            self.assertEqual(progresses[-1][1], 0)
+            self.assertGreaterEqual(calls, 3)
+            self.assertFalse(Param.get_param("serial_service.warranty_cron_resume"))
+            # the same result as one call doing it all
+            self.assertEqual(set(lots.mapped("warranty_state")), {"expiring"})
+            activities = self.env["mail.activity"].search(domain)
+            self.assertEqual(sorted(activities.mapped("res_id")), sorted(lots.ids))
+            # a run later that day starts over, and changes nothing
+            progress = self.env["ir.cron.progress"].create({"cron_id": cron.id})
+            Lot.with_context(
+                ir_cron_progress_id=progress.id
+            )._cron_refresh_warranty_state()
+            self.assertEqual((progress.done, progress.remaining), (to_do, 0))
+            self.assertEqual(self.env["mail.activity"].search(domain), activities)
+
     def test_manager_override_tracked_technician_refused(self):
         tracked_env = self.env(context=dict(self.env.context, tracking_disable=False))
         lot = tracked_env["stock.lot"].create(
