@@ -46,3 +46,4 @@ from . import test_security_serials
 from . import test_security_claims
 from . import test_security_multicompany
 from . import test_billing_engine_values
+from . import test_usage_billing_exact
