@@ -43,6 +43,7 @@ class OdooServer:
     once its registry is loaded; stopped (its process group) on exit."""
 
     def __init__(self, database, server_args, mode_args):
+        self.reniced = True
         # closed in __exit__
         self.log = tempfile.NamedTemporaryFile(
             prefix="serial_service_bench_server_", suffix=".log", delete=False
@@ -79,12 +80,27 @@ class OdooServer:
         )
         deadline = time.monotonic() + START_TIMEOUT
         while b"Registry loaded in" not in self.read_log():
+            self.renice()
             check(self.process.poll() is None, f"the server stopped: {self.tail()}")
             check(time.monotonic() < deadline, f"no registry loaded: {self.tail()}")
             time.sleep(0.5)
         # the cron threads or workers start and LISTEN after the registry
-        time.sleep(5)
+        for _second in range(5):
+            time.sleep(1)
+            self.renice()
         return self
+
+    def renice(self):
+        """Odoo's cron worker processes lower their priority (nice 10): on a
+        machine that other work shares, that measures the other work. The
+        processes of this server (its group) are put back to the priority
+        of the threaded server and of this benchmark; called while waiting,
+        for the workers Odoo starts again. False when not allowed."""
+        try:
+            os.setpriority(os.PRIO_PGRP, self.process.pid, 0)
+        except (PermissionError, ProcessLookupError):
+            self.reniced = False
+        return self.reniced
 
     def __exit__(self, *exc):
         if self.process.poll() is None:
@@ -168,6 +184,7 @@ def bill_in_server(env, catalog, count, tag, server_args, mode_args, log):
         while due_count(env.cr, ids, today):
             check(server.process.poll() is None, f"the server stopped: {server.tail()}")
             check(time.monotonic() < deadline, "the billing never ended")
+            server.renice()
             # a new snapshot for the next look
             env.cr.commit()  # pylint: disable=invalid-commit
             time.sleep(0.2)
@@ -180,6 +197,7 @@ def bill_in_server(env, catalog, count, tag, server_args, mode_args, log):
             time.sleep(0.2)
         calls = job_calls(env.cr, cron, first_progress)
         errors = server.errors()
+        reniced = server.reniced
     env.cr.commit()  # pylint: disable=invalid-commit
     env.invalidate_all()
     counts = invoices_per_contract(env.cr, ids)
@@ -196,7 +214,7 @@ def bill_in_server(env, catalog, count, tag, server_args, mode_args, log):
         amounts == {generator.METERED_CONTRACT_AMOUNT},
         f"invoices of {amounts} instead of {generator.METERED_CONTRACT_AMOUNT}",
     )
-    return seconds, calls, load
+    return seconds, calls, load, reniced
 
 
 def job_calls(cr, cron, after, remaining=None):
@@ -226,7 +244,7 @@ def billing_servers(env, catalog, count, server_args, log):
             env, catalog, count, f"SV{index}", server_args, mode_args, log
         )
         log(f"   {times[label][0]:.1f} s, {times[label][1]} calls of the job")
-    (single, single_calls, single_load), (multi, multi_calls, multi_load) = (
+    (single, single_calls, single_load, _r), (multi, multi_calls, multi_load, nice) = (
         times.values()
     )
     return Result(
@@ -238,6 +256,7 @@ def billing_servers(env, catalog, count, server_args, log):
         passed=True,
         note=f"speedup {single / multi:.2f}; each contract billed once in both; "
         f"job calls {multi_calls} (2 workers) and {single_calls} (1 thread); "
-        f"machine load {multi_load:.1f} and {single_load:.1f} at the end",
+        f"machine load {multi_load:.1f} and {single_load:.1f} at the end; "
+        + ("cron workers at nice 0" if nice else "cron workers at Odoo's nice 10"),
         kind="server",
     )
