@@ -16,10 +16,16 @@ from datetime import timedelta
 
 from lxml import etree
 
-from odoo import fields
+from odoo import fields, modules
 from odoo.tools import SQL
 
+from odoo.addons.serial_service.models.sale_subscription_billing import (
+    SaleSubscription as BillingSubscription,
+)
+
 from . import generator
+
+INFO = "(for information)"
 
 
 @dataclass
@@ -32,6 +38,8 @@ class Result:
     bar: str = ""
     passed: bool | None = None
     note: str = ""
+    # which comparison the row is (the runner's bars): oca, floor, pooled...
+    kind: str = ""
 
     @property
     def ratio(self):
@@ -103,81 +111,217 @@ def check(condition, message):
 # ----------------------------------------------------------------------
 # 1. Monthly billing run
 # ----------------------------------------------------------------------
-def billing_run(env, catalog, count, tag="B", mode="draft", pooled=False):
-    """Our billing run over `count` metered contracts (3 serials, 2 tariffs
-    each) against subscription_oca's own invoice generation, one contract at
-    a time as its cron does, for `count` contracts without usage tariffs.
-    mode: the templates' invoicing mode ('draft': left to validate;
-    'invoice': posted and sent). pooled: the tariffs bill the three serials
-    together (fewer invoice lines), for information."""
-    (catalog.metered_template | catalog.plain_template).invoicing_mode = mode
-    # both paths warmed up (caches, reports) on contracts of their own first
-    generator.make_contracts(env, catalog, 2, f"{tag}WM")._run_usage_billing()
-    for contract in generator.make_contracts(
-        env, catalog, 2, f"{tag}WP", metered=False
-    ):
-        contract.generate_invoice()
-    ours = generator.make_contracts(env, catalog, count, f"{tag}M", pooled=pooled)
-    plain = generator.make_contracts(env, catalog, count, f"{tag}P", metered=False)
-    with Measure(env) as baseline:
-        for contract in plain:
-            contract.with_company(contract.company_id).generate_invoice()
-    with Measure(env) as measured:
-        failed = ours._run_usage_billing()
-    check(not failed, f"billing failed for {failed.mapped('name')}")
-    check_billing(
-        ours,
-        plain,
-        "draft" if mode == "draft" else "posted",
-        generator.POOLED_CONTRACT_AMOUNT if pooled else None,
+BILLING_CRON = "subscription_oca.ir_cron_subscription_management"
+
+
+def in_test():
+    """True inside Odoo's tests, where nothing may be committed."""
+    return bool(modules.module.current_test)
+
+
+def run_billing_cron(env):
+    """The scheduled job as Odoo's cron runner calls it (`ir.cron._run_job`):
+    a progress record in the context, committed before and after each call
+    (outside tests), called again while the job reports contracts remaining.
+    The runner calls a job at most 10 times a run, then runs it again at its
+    next wake-up: here it is called again at once. Returns the calls made."""
+    cron = env.ref(BILLING_CRON)
+    calls = 0
+    while True:
+        _cron, progress = cron._add_progress(timed_out_counter=0)
+        if not in_test():
+            env.cr.commit()  # pylint: disable=invalid-commit
+        env["sale.subscription"].with_context(
+            ir_cron_progress_id=progress.id, cron_id=cron.id
+        ).cron_subscription_management()
+        calls += 1
+        if not in_test():
+            env.cr.commit()  # pylint: disable=invalid-commit
+        if not progress.remaining:
+            return calls
+        check(calls < 10000, "the scheduled job never ends")
+
+
+def run_subscription_oca_cron(env):
+    """subscription_oca's own scheduled job (the parent of this add-on's
+    override): every subscription searched, due ones invoiced one at a time
+    by `generate_invoice`, which carries this add-on's usage lines. It
+    reports no progress: Odoo's runner calls it once."""
+    cron = env.ref(BILLING_CRON)
+    _cron, progress = cron._add_progress(timed_out_counter=0)
+    if not in_test():
+        env.cr.commit()  # pylint: disable=invalid-commit
+    Subscription = env["sale.subscription"].with_context(
+        ir_cron_progress_id=progress.id, cron_id=cron.id
     )
-    label = {"invoice": "posted and sent", "draft": "draft"}.get(mode, mode)
+    super(BillingSubscription, Subscription).cron_subscription_management()
+    if not in_test():
+        env.cr.commit()  # pylint: disable=invalid-commit
+
+
+def prepare_floor(contracts):
+    """The final values of the contracts' invoices, as the billing run builds
+    them (one company), and the create that makes them (outside timing)."""
+    contracts._create_usage_estimates()
+    unbilled = contracts._read_unbilled_readings()
+    vals_list, _usage = contracts._prepare_invoices_batch_vals(unbilled)
+    return vals_list
+
+
+def mark_invoiced(contracts):
+    """The floor's contracts invoiced: their next invoice date moved on, as
+    the billing run does, so that no later run bills them."""
+    for contract in contracts:
+        contract.calculate_recurring_next_date(contract.recurring_next_date)
+
+
+def billing_run(env, catalog, count, tag="B", pooled=False):
+    """The scheduler's billing (subscription_oca's cron entry point, as this
+    add-on overrides it, called as Odoo's runner calls it) over `count`
+    metered contracts due today (3 serials, 2 tariffs each, a rental line),
+    against, on contracts of the same shape:
+    - subscription_oca's own cron, one contract at a time, with this add-on's
+      usage lines (what users ran until now);
+    - the floor: one `account.move.create` of the same final invoice values,
+      computed before the timing.
+    Only the measured side's contracts are due while it runs (the others are
+    created after it). pooled: the tariffs bill the three serials together
+    (fewer invoice lines), for information."""
+    for template in catalog.metered_template | catalog.plain_template:
+        template.invoicing_mode = "draft"
+    # every path warmed up first (caches, reports) on contracts of its own;
+    # this also bills whatever else was due in the database
+    generator.make_contracts(env, catalog, 2, f"{tag}WM", pooled=pooled)
+    run_billing_cron(env)
+    generator.make_contracts(env, catalog, 2, f"{tag}WO", pooled=pooled)
+    run_subscription_oca_cron(env)
+    warm = generator.make_contracts(env, catalog, 2, f"{tag}WF", pooled=pooled)
+    warm._create_invoice_moves(prepare_floor(warm))
+    mark_invoiced(warm)
+    amount = generator.METERED_CONTRACT_AMOUNT
     if pooled:
-        label += ", pooled tariffs"
-    informative = mode != "draft" or pooled
-    return Result(
-        f"1. billing run, {label}",
-        f"{count} contracts",
-        measured.seconds,
-        baseline.seconds,
-        measured.queries / count,
-        bar="(for information)" if informative else "ratio <= 0.5",
-        note=f"baseline {baseline.queries / count:.1f} queries/contract",
+        amount = generator.POOLED_CONTRACT_AMOUNT
+
+    ours = generator.make_contracts(env, catalog, count, f"{tag}M", pooled=pooled)
+    with Measure(env) as measured:
+        calls = run_billing_cron(env)
+    check_invoices(ours, amount, "draft")
+
+    oca = generator.make_contracts(env, catalog, count, f"{tag}O", pooled=pooled)
+    with Measure(env) as oca_cron:
+        run_subscription_oca_cron(env)
+    check_invoices(oca, amount, "draft")
+
+    floor_contracts = generator.make_contracts(
+        env, catalog, count, f"{tag}F", pooled=pooled
     )
+    vals_list = prepare_floor(floor_contracts)
+    with Measure(env) as floor:
+        floor_contracts._create_invoice_moves(vals_list)
+    check_invoices(floor_contracts, amount, "draft", readings=False)
+    mark_invoiced(floor_contracts)
+    check_same_invoices(ours, oca)
+    check_same_invoices(ours, floor_contracts)
+
+    lines = len(ours.invoice_ids.invoice_line_ids) / count
+    label = "pooled tariffs, " if pooled else ""
+    common = {
+        "size": f"{count} contracts",
+        "ours": measured.seconds,
+        "queries": measured.queries / count,
+    }
+    results = [
+        Result(
+            f"1. billing: cron vs subscription_oca's cron, {label}draft",
+            baseline=oca_cron.seconds,
+            bar=INFO if pooled else "ratio <= 0.5",
+            note=f"{lines:.0f} lines/invoice; ours {calls} calls of the job; "
+            f"{measured.seconds / count * 1000:.1f} against "
+            f"{oca_cron.seconds / count * 1000:.1f} ms/contract, "
+            f"{oca_cron.queries / count:.1f} queries/contract",
+            kind="pooled" if pooled else "oca",
+            **common,
+        ),
+        Result(
+            f"1. billing: cron vs one account.move.create, {label}draft",
+            baseline=floor.seconds,
+            bar=INFO if pooled else "ratio <= 1.2",
+            note=f"floor {floor.seconds / count * 1000:.1f} ms/contract, "
+            f"{floor.queries / count:.1f} queries/contract",
+            kind="pooled" if pooled else "floor",
+            **common,
+        ),
+    ]
+    return results
+
+
+def check_invoices(contracts, amount, state, readings=True):
+    """Each contract has exactly one invoice, of `amount` untaxed, in
+    `state`; with `readings`, every reading of its serials is billed on it."""
+    invoices = contracts.invoice_ids
+    per_contract = {contract.id: 0 for contract in contracts}
+    for invoice in invoices:
+        per_contract[invoice.subscription_id.id] += 1
+    wrong = {c: n for c, n in per_contract.items() if n != 1}
+    check(not wrong, f"invoices per contract not 1: {wrong}")
+    wrong = invoices.filtered(
+        lambda move, amount=amount: abs(move.amount_untaxed - amount) > 0.001
+    )
+    check(not wrong, f"invoices {wrong.mapped('amount_untaxed')} instead of {amount}")
+    check(
+        set(invoices.mapped("state")) == {state},
+        f"invoices {set(invoices.mapped('state'))}, {state} expected",
+    )
+    if not readings:
+        return
+    found = contracts.env["serial.meter.reading"].search(
+        [("lot_id", "in", contracts.covered_lot_ids.ids)]
+    )
+    check(found and all(found.mapped("invoice_line_id")), "readings left unbilled")
+    check(
+        found.invoice_line_id.move_id == invoices,
+        "readings billed on other invoices",
+    )
+
+
+def invoice_shape(invoice):
+    """What must be the same on each side's invoice of a contract: its lines
+    (product, quantity, price, subtotal, account, taxes) and totals."""
+    return (
+        invoice.move_type,
+        invoice.journal_id.id,
+        round(invoice.amount_untaxed, 2),
+        round(invoice.amount_tax, 2),
+        sorted(
+            (
+                line.display_type,
+                line.product_id.id,
+                round(line.quantity, 6),
+                round(line.price_unit, 6),
+                round(line.balance, 2),
+                line.account_id.id,
+                tuple(line.tax_ids.ids),
+            )
+            for line in invoice.line_ids
+        ),
+    )
+
+
+def check_same_invoices(contracts, others):
+    """The invoices of two sides have the same shape, contract for contract
+    (both made by make_contracts: same products, tariffs and readings)."""
+    for contract, other in zip(contracts, others, strict=True):
+        check(
+            invoice_shape(contract.invoice_ids) == invoice_shape(other.invoice_ids),
+            f"{contract.name} and {other.name} are not invoiced alike",
+        )
 
 
 def check_billing(ours, plain, state, metered_amount=None):
-    for contracts, amount in (
-        (ours, metered_amount or generator.METERED_CONTRACT_AMOUNT),
-        (plain, generator.PLAIN_CONTRACT_AMOUNT),
-    ):
-        invoices = contracts.invoice_ids
-        check(
-            len(invoices) == len(contracts),
-            f"{len(invoices)} invoices for {len(contracts)} contracts",
-        )
-        wrong = invoices.filtered(
-            lambda move, amount=amount: abs(move.amount_untaxed - amount) > 0.001
-        )
-        check(
-            not wrong,
-            f"invoices {wrong.mapped('amount_untaxed')} instead of {amount}",
-        )
-        check(
-            set(invoices.mapped("state")) == {state},
-            f"invoices {set(invoices.mapped('state'))}, {state} expected",
-        )
-    readings = ours.env["serial.meter.reading"].search(
-        [("lot_id", "in", ours.covered_lot_ids.ids)]
-    )
-    check(
-        readings and all(readings.mapped("invoice_line_id")),
-        "readings left unbilled",
-    )
-    check(
-        readings.invoice_line_id.move_id == ours.invoice_ids,
-        "readings billed on other invoices",
-    )
+    """The metered contracts billed with their usage, the plain ones with
+    their rental only (test_benchmark)."""
+    check_invoices(ours, metered_amount or generator.METERED_CONTRACT_AMOUNT, state)
+    check_invoices(plain, generator.PLAIN_CONTRACT_AMOUNT, state, readings=False)
 
 
 # ----------------------------------------------------------------------

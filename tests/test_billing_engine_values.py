@@ -161,5 +161,14 @@ class TestBillingEngineValues(SerialServiceCase):
         with patch.dict(config.options, dict(limits, limit_time_real_cron=20)):
             self.assertEqual(Sub._get_billing_time_budget(), 0.5)
         with patch.dict(config.options, dict(limits, workers=0)):
-            # threaded server: its cron threads are not killed
+            # threaded server: it reloads itself when a cron thread's run
+            # passes the real time limit (no CPU limit): a quarter of 120 s
+            self.assertEqual(Sub._get_billing_time_budget(), 3.0)
+        with patch.dict(
+            config.options, dict(limits, workers=0, limit_time_real_cron=0)
+        ):
+            # 0 for the cron threads means the server's real time limit
+            self.assertEqual(Sub._get_billing_time_budget(), 3.0)
+        with patch.dict(config.options, dict(limits, workers=0, limit_time_real=0)):
+            # no limit at all: the largest budget
             self.assertEqual(Sub._get_billing_time_budget(), 300)

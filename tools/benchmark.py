@@ -23,12 +23,13 @@ def main(argv):
     import odoo
     from odoo.tools import config
 
-    config.parse_config([a for a in odoo_args if a != "--"] + ["-d", args.database])
+    odoo_args = [a for a in odoo_args if a != "--"]
+    config.parse_config([*odoo_args, "-d", args.database])
     odoo.modules.module.initialize_sys_path()
     from odoo.addons.serial_service.benchmark import runner
 
     scale = runner.DEFAULT_SCALE if args.scale is None else args.scale
-    return runner.run(args.database, scale, args.only, args.commit)
+    return runner.run(args.database, scale, args.only, args.commit, odoo_args)
 
 
 if __name__ == "__main__":
