@@ -131,7 +131,9 @@ class SerialMeterReading(models.Model):
             # what the checks above cannot see (e.g. a billed reading whose
             # usage would change): the reason, which names the serial
             self.env.invalidate_all()
-            return {"errors": [{"index": None, "message": str(error)}]}
+            # one item: it is the one; several: the message names the serial
+            index = parsed[0][0] if len(parsed) == 1 else None
+            return {"errors": [{"index": index, "message": str(error)}]}
         return {
             "recorded": [
                 {

@@ -185,8 +185,13 @@ class TestSecurityDeviceInput(HttpCase):
         cls.meter = cls.env["serial.meter.type"].create(
             {"name": "Hostile black", "code": "HOSTBLACK"}
         )
+        # the device API reaches its key's company's serials only
         cls.lot = cls.env["stock.lot"].create(
-            {"name": "HOST-1", "product_id": product.id}
+            {
+                "name": "HOST-1",
+                "product_id": product.id,
+                "company_id": cls.env.company.id,
+            }
         )
         cls.env["serial.meter.reading"].create(
             {
