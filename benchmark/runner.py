@@ -61,6 +61,10 @@ def run_all(
         results += scenarios.billing_run(
             env, catalog, sizes["contracts"], tag="BP", pooled=True
         )
+        log(f"1. invoice engine per line, {sizes['contracts']} invoices")
+        results.append(
+            scenarios.invoice_engine_per_line(env, catalog, sizes["contracts"])
+        )
         if server_args is not None:
             count = sizes["server_contracts"]
             log(f"1. billing in a real server, {count} contracts")

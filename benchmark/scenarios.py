@@ -238,7 +238,7 @@ def billing_run(env, catalog, count, tag="B", pooled=False):
             note=f"{lines:.0f} lines/invoice; ours {calls} calls of the job; "
             f"{measured.seconds / count * 1000:.1f} against "
             f"{oca_cron.seconds / count * 1000:.1f} ms/contract, "
-            f"{oca_cron.queries / count:.1f} queries/contract",
+            f"baseline {oca_cron.queries / count:.1f} queries/contract",
             kind="pooled" if pooled else "oca",
             **common,
         ),
@@ -253,6 +253,54 @@ def billing_run(env, catalog, count, tag="B", pooled=False):
         ),
     ]
     return results
+
+
+def invoice_engine_per_line(env, catalog, count):
+    """Odoo's invoice engine per line: the same final invoice values of
+    `count` metered contracts created in one `account.move.create`, with the
+    journal amounts the billing run gives each line (`_get_line_amount_vals`)
+    against without them (Odoo computes and writes them after the create).
+    Both sides' invoices must be identical (amounts, taxes, accounts)."""
+    amount = generator.METERED_CONTRACT_AMOUNT
+    warm = generator.make_contracts(env, catalog, 2, "EW")
+    warm._create_invoice_moves(prepare_floor(warm))
+    mark_invoiced(warm)
+    sides = {}
+    for tag, given in (("EG", True), ("EN", False)):
+        contracts = generator.make_contracts(env, catalog, count, tag)
+        vals_list = prepare_floor(contracts)
+        if not given:
+            vals_list = [strip_line_amounts(vals) for vals in vals_list]
+        with Measure(env) as measured:
+            contracts._create_invoice_moves(vals_list)
+        check_invoices(contracts, amount, "draft", readings=False)
+        mark_invoiced(contracts)
+        sides[given] = (contracts, measured)
+    (ours, given), (others, computed) = sides[True], sides[False]
+    check_same_invoices(ours, others)
+    lines = len(ours.invoice_ids.invoice_line_ids)
+    return Result(
+        "1. billing: invoice engine, line amounts given vs computed by Odoo",
+        f"{count} invoices, {lines} lines",
+        given.seconds,
+        baseline=computed.seconds,
+        queries=given.queries / count,
+        bar=INFO,
+        note=f"{given.seconds / lines * 1000:.2f} against "
+        f"{computed.seconds / lines * 1000:.2f} ms/line; identical invoices",
+        kind="engine",
+    )
+
+
+def strip_line_amounts(vals):
+    """Invoice values without the journal amounts of their lines."""
+    line_ids = []
+    for command in vals["invoice_line_ids"]:
+        line_vals = dict(command[2])
+        line_vals.pop("amount_currency", None)
+        line_vals.pop("balance", None)
+        line_ids.append((command[0], command[1], line_vals))
+    return dict(vals, invoice_line_ids=line_ids)
 
 
 def check_invoices(contracts, amount, state, readings=True):
