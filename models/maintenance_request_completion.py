@@ -104,7 +104,8 @@ class MaintenanceRequest(models.Model):
         jobs._move_parts()
         jobs._install_parts()
         self.env["serial.warranty.claim"]._create_from_replaced_parts(jobs)
-        jobs.service_line_ids.write({"coverage_locked": True})
+        # sudo: completion alone marks the lines completed (no user may)
+        jobs.service_line_ids.sudo().write({"coverage_locked": True})
         jobs._create_invoices()
         done_stage = self.env["maintenance.stage"].search(
             [("done", "=", True)], limit=1
@@ -231,7 +232,8 @@ class MaintenanceRequest(models.Model):
             )
         moves = self.env["stock.move"]._create_validated_serial_moves(vals_list)
         for line, move in zip(targets, moves, strict=False):
-            line.move_id = move
+            # sudo: completion alone links a line to its stock move
+            line.sudo().move_id = move
 
     def _install_parts(self):
         """Serialised parts go into the unit; the parts they replace come out.
@@ -293,5 +295,6 @@ class MaintenanceRequest(models.Model):
             for line, invoice_line in zip(
                 job.service_line_ids, invoice.invoice_line_ids, strict=True
             ):
-                line.invoice_line_id = invoice_line.id
+                # sudo: completion alone links a line to its invoice line
+                line.sudo().invoice_line_id = invoice_line.id
         return invoices

@@ -139,7 +139,8 @@ class MaintenanceRequest(models.Model):
         order.message_subscribe(partner_ids=self.customer_id.ids)
         lines = self.service_line_ids
         for line, sale_line in zip(lines, order.order_line, strict=True):
-            line.sale_line_id = sale_line
+            # sudo: the quotation alone links a line to its quotation line
+            line.sudo().sale_line_id = sale_line
         self.quotation_id = order.id
         if previous and previous.state != "cancel":
             previous.sudo()._action_cancel()
@@ -294,5 +295,6 @@ class MaintenanceRequest(models.Model):
                     lambda aml: aml.move_id.state != "cancel"
                 )[:1]
                 if invoice_line:
-                    line.invoice_line_id = invoice_line.id
+                    # sudo: completion alone links a line to its invoice line
+                    line.sudo().invoice_line_id = invoice_line.id
         return invoices.with_env(self.env)
