@@ -18,7 +18,12 @@ class SerialPortalReadableMixin(models.AbstractModel):
     search_read, a domain or an order on it, fields_get) is refused, and a
     read without field names leaves it out. Internal users, and the portal
     pages that read the record with sudo() after their ownership check, see
-    every field as before."""
+    every field as before.
+
+    For every model inheriting it (jobs too, which restrict their fields on
+    the access check instead, with no `_portal_readable_fields`), a portal
+    user's domains, orders and groupings are checked field by field along
+    their paths, as a read of those fields is."""
 
     _name = "serial.portal.readable.mixin"
     _description = "Fields readable on the portal"
