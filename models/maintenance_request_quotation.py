@@ -141,7 +141,9 @@ class MaintenanceRequest(models.Model):
         for line, sale_line in zip(lines, order.order_line, strict=True):
             # sudo: the quotation alone links a line to its quotation line
             line.sudo().sale_line_id = sale_line
-        self.quotation_id = order.id
+        # sudo: the quotation alone is linked to the job by this action (a
+        # cancelled order linked by hand would drop the chargeable work)
+        self.sudo().quotation_id = order.id
         if previous and previous.state != "cancel":
             previous.sudo()._action_cancel()
         self.message_post(
@@ -192,6 +194,11 @@ class MaintenanceRequest(models.Model):
     # ------------------------------------------------------------------
     # Business methods
     # ------------------------------------------------------------------
+    @api.model
+    def _bookkeeping_fields(self):
+        # set by action_create_quotation only (as the system)
+        return [*super()._bookkeeping_fields(), "quotation_id"]
+
     def _prepare_quotation_vals(self):
         self.ensure_one()
         return {
@@ -289,7 +296,10 @@ class MaintenanceRequest(models.Model):
         )
         for job in self:
             order = job.quotation_id.sudo()
-            job.invoice_ids = [Command.link(move.id) for move in order.invoice_ids]
+            # sudo: completion alone links the job to its invoices
+            job.sudo().invoice_ids = [
+                Command.link(move.id) for move in order.invoice_ids
+            ]
             for line in job.service_line_ids.filtered("sale_line_id"):
                 invoice_line = line.sale_line_id.sudo().invoice_lines.filtered(
                     lambda aml: aml.move_id.state != "cancel"

@@ -359,6 +359,73 @@ class TestTrustJobLines(TrustJobsCase):
         self.assertNotEqual(toner.invoice_line_id, invoice.invoice_line_ids)
         self.assertEqual(job.invoice_ids.amount_untaxed, 140)
 
+    def test_open_job_is_not_marked_completed_quoted_or_invoiced_by_hand(self):
+        """A job marked completed by hand would be skipped by completion (the
+        toner never leaves the van, nothing is invoiced); a cancelled order
+        linked as its quotation would drop its chargeable work."""
+        job = self._job()
+        cancelled = self.env["sale.order"].create(
+            {
+                "partner_id": self.customer.id,
+                "order_line": [Command.create({"product_id": self.toner.id})],
+            }
+        )
+        cancelled._action_cancel()
+        invoice = (
+            self.env["account.move"]
+            .sudo()
+            .create({"move_type": "out_invoice", "partner_id": self.customer.id})
+        )
+
+        def state():
+            self.env.invalidate_all()
+            return (
+                job.completed_on,
+                job.quotation_id,
+                job.invoice_ids,
+                len(job.service_line_ids),
+                self._toner_in_van(),
+            )
+
+        before = state()
+        for user in (self.technician, self.manager):
+            for vals in (
+                {"completed_on": fields.Datetime.now()},
+                {"quotation_id": cancelled.id},
+                {"invoice_ids": [Command.link(invoice.id)]},
+            ):
+                with (
+                    self.subTest(user=user.login, vals=vals),
+                    self.assertRaises(AccessError) as caught,
+                ):
+                    job.with_user(user).write(vals)
+                self.assertIn("not by hand", str(caught.exception))
+        self.assertEqual(state(), before)
+        # sent as they are, they pass; a technician's create ignores them
+        job.with_user(self.technician).write(
+            {"completed_on": False, "quotation_id": False, "name": "Trust job 2"}
+        )
+        created = (
+            self.env["maintenance.request"]
+            .with_user(self.technician)
+            .create(
+                {
+                    "name": "Created completed",
+                    "lot_id": self.unit.id,
+                    "user_id": self.technician.id,
+                    "completed_on": fields.Datetime.now(),
+                    "quotation_id": cancelled.id,
+                }
+            )
+        )
+        self.assertFalse(created.completed_on or created.quotation_id)
+        # completion by the technician still completes, moves and invoices
+        job.with_user(self.technician).action_complete_job()
+        self.assertTrue(job.completed_on)
+        self.assertEqual(self._toner_in_van(), 4)
+        self.assertEqual(len(job.invoice_ids), 1)
+        self.assertEqual(len(job.service_line_ids), 2)
+
     def test_a_sale_line_cannot_claim_a_job_line(self):
         """The quotation link is the job's to set: linking a job line from
         a sales order line is refused."""
