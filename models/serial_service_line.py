@@ -360,6 +360,7 @@ class SerialServiceLine(models.Model):
             if vals.get("product_id")
             else None
         )
+        labels = dict(self._fields["line_type"]._description_selection(self.env))
         for line in self:
             expected = (product or line.product_id)._get_service_line_type()
             if vals["line_type"] != expected:
@@ -369,7 +370,7 @@ class SerialServiceLine(models.Model):
                         "another product, or change the product's service line "
                         "type.",
                         line=line.name or line.product_id.display_name,
-                        type=dict(LINE_TYPES).get(expected, expected),
+                        type=labels.get(expected, expected),
                     )
                 )
 
