@@ -1,7 +1,7 @@
 import psycopg2.errors
 
 from odoo import Command, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 
@@ -26,9 +26,59 @@ class MaintenanceRequest(models.Model):
             request.invoice_count = len(request.invoice_ids)
 
     # --- a completed job is final ---
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su:
+            # completion and the quotation set these: what a client sends is
+            # ignored (a job created completed would never move or invoice)
+            for vals in vals_list:
+                for fname in self._bookkeeping_fields():
+                    vals.pop(fname, None)
+        return super().create(vals_list)
+
     def write(self, vals):
         self._check_not_reopened(vals)
+        self._check_bookkeeping_write(vals)
         return super().write(vals)
+
+    @api.model
+    def _bookkeeping_fields(self):
+        """What completion sets on the job (as the system), never a user."""
+        return ["completed_on", "invoice_ids"]
+
+    def _check_bookkeeping_write(self, vals):
+        """An open job marked completed by hand would be skipped by
+        action_complete_job (its parts never moved, never invoiced); its
+        invoices are linked by completion. A user's write of a changed value
+        is refused, a manager's too; the values sent as they are pass."""
+        if self.env.su:
+            return
+        changed = []
+        for fname in self._bookkeeping_fields():
+            if fname not in vals:
+                continue
+            field = self._fields[fname]
+            new = vals[fname]
+            if field.type == "many2one":
+                differs = any(
+                    (job[fname].id or False) != (new or False) for job in self
+                )
+            elif field.type == "datetime":
+                new = fields.Datetime.to_datetime(new) if new else False
+                differs = any((job[fname] or False) != new for job in self)
+            else:
+                # a many2many sent by commands: never by hand
+                differs = True
+            if differs:
+                changed.append(fname)
+        if changed:
+            raise AccessError(
+                self.env._(
+                    "%(fields)s of a job are set when it is quoted or completed, "
+                    "not by hand.",
+                    fields=", ".join(self._fields[f].string for f in changed),
+                )
+            )
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_completed(self):
@@ -104,12 +154,15 @@ class MaintenanceRequest(models.Model):
         jobs._move_parts()
         jobs._install_parts()
         self.env["serial.warranty.claim"]._create_from_replaced_parts(jobs)
-        jobs.service_line_ids.write({"coverage_locked": True})
+        # sudo: completion alone marks the lines completed (no user may)
+        jobs.service_line_ids.sudo().write({"coverage_locked": True})
         jobs._create_invoices()
         done_stage = self.env["maintenance.stage"].search(
             [("done", "=", True)], limit=1
         )
-        jobs.write(
+        # sudo: completion alone marks a job completed (no user may set
+        # completed_on by hand)
+        jobs.sudo().write(
             {
                 "completed_on": fields.Datetime.now(),
                 "stage_id": done_stage.id,
@@ -231,7 +284,8 @@ class MaintenanceRequest(models.Model):
             )
         moves = self.env["stock.move"]._create_validated_serial_moves(vals_list)
         for line, move in zip(targets, moves, strict=False):
-            line.move_id = move
+            # sudo: completion alone links a line to its stock move
+            line.sudo().move_id = move
 
     def _install_parts(self):
         """Serialised parts go into the unit; the parts they replace come out.
@@ -289,9 +343,11 @@ class MaintenanceRequest(models.Model):
         # rights; the draft invoice waits for the billing clerk
         invoices = self.env["account.move"].sudo().create(vals_list)
         for job, invoice in zip(jobs, invoices, strict=True):
-            job.invoice_ids = [Command.link(invoice.id)]
+            # sudo: completion alone links the job to its invoice
+            job.sudo().invoice_ids = [Command.link(invoice.id)]
             for line, invoice_line in zip(
                 job.service_line_ids, invoice.invoice_line_ids, strict=True
             ):
-                line.invoice_line_id = invoice_line.id
+                # sudo: completion alone links a line to its invoice line
+                line.sudo().invoice_line_id = invoice_line.id
         return invoices

@@ -32,7 +32,8 @@ class MaintenanceRequest(models.Model):
     keep their definitions for internal users (the job form's x2many lines
     evaluate their modifiers from them)."""
 
-    _inherit = "maintenance.request"
+    _name = "maintenance.request"
+    _inherit = ["maintenance.request", "serial.portal.readable.mixin"]
 
     # --- portal: readable fields ---
     def _get_portal_hidden_fields(self):

@@ -139,8 +139,11 @@ class MaintenanceRequest(models.Model):
         order.message_subscribe(partner_ids=self.customer_id.ids)
         lines = self.service_line_ids
         for line, sale_line in zip(lines, order.order_line, strict=True):
-            line.sale_line_id = sale_line
-        self.quotation_id = order.id
+            # sudo: the quotation alone links a line to its quotation line
+            line.sudo().sale_line_id = sale_line
+        # sudo: the quotation alone is linked to the job by this action (a
+        # cancelled order linked by hand would drop the chargeable work)
+        self.sudo().quotation_id = order.id
         if previous and previous.state != "cancel":
             previous.sudo()._action_cancel()
         self.message_post(
@@ -191,6 +194,11 @@ class MaintenanceRequest(models.Model):
     # ------------------------------------------------------------------
     # Business methods
     # ------------------------------------------------------------------
+    @api.model
+    def _bookkeeping_fields(self):
+        # set by action_create_quotation only (as the system)
+        return [*super()._bookkeeping_fields(), "quotation_id"]
+
     def _prepare_quotation_vals(self):
         self.ensure_one()
         return {
@@ -288,11 +296,15 @@ class MaintenanceRequest(models.Model):
         )
         for job in self:
             order = job.quotation_id.sudo()
-            job.invoice_ids = [Command.link(move.id) for move in order.invoice_ids]
+            # sudo: completion alone links the job to its invoices
+            job.sudo().invoice_ids = [
+                Command.link(move.id) for move in order.invoice_ids
+            ]
             for line in job.service_line_ids.filtered("sale_line_id"):
                 invoice_line = line.sale_line_id.sudo().invoice_lines.filtered(
                     lambda aml: aml.move_id.state != "cancel"
                 )[:1]
                 if invoice_line:
-                    line.invoice_line_id = invoice_line.id
+                    # sudo: completion alone links a line to its invoice line
+                    line.sudo().invoice_line_id = invoice_line.id
         return invoices.with_env(self.env)

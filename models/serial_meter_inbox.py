@@ -77,7 +77,10 @@ class SerialMeterInbox(models.Model):
         """([problems], readings recorded): every file through the import
         wizard in one savepoint, rolled back when any file is refused."""
         # sudo: mail is processed by the mail gateway's user; the inbox's
-        # followers are the senders allowed, and the import checks every row
+        # followers are the senders allowed, and the import checks every row.
+        # Sudo sees every company's serials: the import looks up the inbox's
+        # company's only (a serial number another company also uses is not
+        # theirs; two of the inbox's company sharing it are refused by row)
         Wizard = (
             self.env["serial.meter.reading.import"].sudo().with_company(self.company_id)
         )
@@ -93,6 +96,7 @@ class SerialMeterInbox(models.Model):
                                 "file": base64.b64encode(content),
                                 "filename": name,
                                 "mode": "all",
+                                "company_id": self.company_id.id,
                             }
                         )
                         wizard.action_import()

@@ -30,10 +30,10 @@ class SerialMeterReading(models.Model):
     @api.depends("is_flagged")
     def _compute_review_state(self):
         for reading in self:
-            if not reading.is_flagged:
-                reading.review_state = "none"
-            elif reading.review_state != "approved":
-                reading.review_state = "to_review"
+            if reading.review_state == "approved":
+                # reviewed by a person: stays so when its flag changes later
+                continue
+            reading.review_state = "to_review" if reading.is_flagged else "none"
 
     def write(self, vals):
         held = (
@@ -42,11 +42,14 @@ class SerialMeterReading(models.Model):
             else self.browse()
         )
         res = super().write(vals)
-        # a person corrected the value: reviewed, even if still far above
-        # the usual (a corrected value no longer flagged needs no review)
-        corrected = held.filtered(lambda r: r.review_state == "to_review")
-        if corrected:
-            super(SerialMeterReading, corrected).write({"review_state": "approved"})
+        # a person corrected the value of a held reading: that is its review.
+        # It is no longer flagged (the flag asks for a person's look; the
+        # correction is noted on the serial) and is approved, even if the new
+        # value is still far above the usual: billed, out of the queue
+        if held:
+            super(SerialMeterReading, held).write(
+                {"is_flagged": False, "review_state": "approved"}
+            )
         return res
 
     def action_approve(self):

@@ -1,7 +1,8 @@
 from collections import defaultdict
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import float_compare
 
 from .product_template import LINE_TYPES
 
@@ -272,6 +273,8 @@ class SerialServiceLine(models.Model):
         if vals.get("request_id"):
             self._check_jobs_open([vals["request_id"]])
         self._check_frozen_write(vals)
+        self._check_bookkeeping_write(vals)
+        self._check_line_type_write(vals)
         return super().write(vals)
 
     @api.model
@@ -315,6 +318,75 @@ class SerialServiceLine(models.Model):
                         job=changed[0].request_id.name,
                     )
                 )
+
+    # --- bookkeeping: set by the code that owns it, never by hand ---
+    @api.model
+    def _bookkeeping_fields(self):
+        """What marks a line completed, moved or billed (set by completion,
+        as the system) and its charge (the engine's): never a user's write,
+        on an open job too (a line marked completed, moved or billed by hand
+        would never leave the van or be invoiced)."""
+        return ["coverage_locked", "move_id", "invoice_line_id", "charge_amount"]
+
+    def _check_bookkeeping_write(self, vals):
+        """A user's write of a bookkeeping field is refused, a manager's too;
+        sending the values as they are (as a client may) changes nothing and
+        passes. The code that owns these fields writes them with sudo()."""
+        if self.env.su:
+            return
+        changed = [
+            fname
+            for fname in self._bookkeeping_fields()
+            if fname in vals and self._differs(fname, vals[fname])
+        ]
+        if changed:
+            raise AccessError(
+                self.env._(
+                    "%(fields)s of a job line are set when the job is quoted, "
+                    "completed or invoiced, not by hand.",
+                    fields=", ".join(self._fields[f].string for f in changed),
+                )
+            )
+
+    def _check_line_type_write(self, vals):
+        """A line's type is its product's: it decides whether the part leaves
+        the van by a stock move at completion (and the coverage rules follow
+        the product). Changing it by hand is refused, whoever asks; changing
+        the product changes the type."""
+        if self.env.su or "line_type" not in vals:
+            return
+        product = (
+            self.env["product.product"].browse(vals["product_id"])
+            if vals.get("product_id")
+            else None
+        )
+        labels = dict(self._fields["line_type"]._description_selection(self.env))
+        for line in self:
+            expected = (product or line.product_id)._get_service_line_type()
+            if vals["line_type"] != expected:
+                raise UserError(
+                    self.env._(
+                        "The type of %(line)s is its product's (%(type)s): choose "
+                        "another product, or change the product's service line "
+                        "type.",
+                        line=line.name or line.product_id.display_name,
+                        type=labels.get(expected, expected),
+                    )
+                )
+
+    def _differs(self, fname, value):
+        """Whether value differs from the field's value on one of these lines."""
+        field = self._fields[fname]
+        for line in self:
+            if field.type == "many2one":
+                differs = (line[fname].id or False) != (value or False)
+            elif field.type in ("float", "monetary"):
+                differs = float_compare(line[fname], value or 0.0, precision_digits=6)
+            else:
+                differs = bool(line[fname]) != bool(value)
+            if differs:
+                return True
+        return False
 
     def unlink(self):
         done = self.filtered(lambda line: line.invoice_line_id or line.coverage_locked)

@@ -45,8 +45,10 @@ class SerialServiceLine(models.Model):
         for vals in vals_list:
             # the engine decides and completion freezes: what a client sends
             # for these is ignored, unless a manager overrides with a reason
-            for fname in ("coverage_locked", "move_id", "invoice_line_id"):
+            for fname in self._bookkeeping_fields():
                 vals.pop(fname, None)
+            # the type is the product's (precomputed from it)
+            vals.pop("line_type", None)
             vals.pop("coverage_overridden", None)
             given = {
                 fname: vals.pop(fname)

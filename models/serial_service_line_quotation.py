@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 from odoo.tools import float_compare
 
 
@@ -15,6 +15,11 @@ class SerialServiceLine(models.Model):
         ondelete="set null",
         help="The line of the job's quotation that quotes this line.",
     )
+
+    @api.model
+    def _bookkeeping_fields(self):
+        # set by the job's quotation only (as the system)
+        return [*super()._bookkeeping_fields(), "sale_line_id"]
 
     def _prepare_sale_line_vals(self):
         """The quotation line of a job line: at its price, its coverage as a

@@ -80,6 +80,18 @@ class TestSecurityExports(SerialServiceCase):
             self.assertIn(FORMULA, cell.value)
             self.assertEqual(cell.data_type, "s", cell.coordinate)
 
+    def test_a_formula_a_technician_types_stays_text_for_the_manager(self):
+        """The attacker is whoever names a record: a technician registering a
+        serial named as a formula; the manager's export runs nothing."""
+        typed = '=HYPERLINK("http://evil.example.com","Open")'
+        lot = (
+            self.env["stock.lot"]
+            .with_user(self.technician)
+            .create({"name": typed, "product_id": self.product_unit.id})
+        )
+        content = lot.with_user(self.manager)._export_overview_xlsx()
+        self.assertTextCell(content, typed)
+
     def test_contract_term_report_writes_names_as_text(self):
         contract = self.env["sale.subscription"].create(
             {
@@ -381,6 +393,7 @@ class TestSecurityPortalInput(SerialServiceCase, HttpCase):
             ("-inf", "must be a number"),
             ("1e400", "must be a number"),
             ("1e300", "not a finite number below"),
+            ("1e40", "not a finite number below"),
         ]:
             with self.subTest(value):
                 page = self._post(value)

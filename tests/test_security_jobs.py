@@ -236,6 +236,218 @@ class TestTrustJobLines(TrustJobsCase):
             sorted(job.service_line_ids.mapped("charge_amount")), [0, 80, 80]
         )
 
+    def test_open_job_bookkeeping_fields_are_not_written_by_hand(self):
+        """On an open job too, what marks a line completed, moved, quoted or
+        billed, and its charge, are set by the code that owns them: a
+        technician (or a manager) marking the toner completed, moved or
+        billed would keep it in the van and off the invoice."""
+        job = self._job()
+        toner = job.service_line_ids.filtered(
+            lambda line: line.product_id == self.toner
+        )
+        invoice = (
+            self.env["account.move"]
+            .sudo()
+            .create(
+                {
+                    "move_type": "out_invoice",
+                    "partner_id": self.customer.id,
+                    "invoice_line_ids": [
+                        Command.create(
+                            {"name": "Other", "quantity": 1, "price_unit": 1}
+                        )
+                    ],
+                }
+            )
+        )
+        order = self.env["sale.order"].create(
+            {
+                "partner_id": self.customer.id,
+                "order_line": [Command.create({"product_id": self.toner.id})],
+            }
+        )
+        other_move = self.env["stock.move"].search([], limit=1)
+        self.assertTrue(other_move)
+
+        def state():
+            toner.invalidate_recordset()
+            return (
+                toner.coverage_locked,
+                toner.move_id,
+                toner.invoice_line_id,
+                toner.sale_line_id,
+                toner.charge_amount,
+                toner.line_type,
+                toner.quantity,
+            )
+
+        before = state()
+        self.assertEqual(
+            before,
+            (
+                False,
+                other_move.browse(),
+                invoice.line_ids.browse(),
+                order.order_line.browse(),
+                80,
+                "consumable",
+                1,
+            ),
+        )
+        for user in (self.technician, self.manager):
+            line = toner.with_user(user)
+            for vals in (
+                {"coverage_locked": True},
+                {"move_id": other_move.id},
+                {"invoice_line_id": invoice.invoice_line_ids.id},
+                {"sale_line_id": order.order_line.id},
+                {"charge_amount": 0},
+                {"quantity": 2, "coverage_locked": True},
+            ):
+                with (
+                    self.subTest(user=user.login, vals=vals),
+                    self.assertRaises(AccessError) as caught,
+                ):
+                    line.write(vals)
+                self.assertIn("not by hand", str(caught.exception))
+            # the type is the product's: a consumable switched to labour
+            # would leave the van without a stock move
+            for vals in (
+                {"line_type": "labour"},
+                {"line_type": "travel", "quantity": 2},
+            ):
+                with (
+                    self.subTest(user=user.login, vals=vals),
+                    self.assertRaises(UserError) as caught,
+                ):
+                    line.write(vals)
+                self.assertIn("is its product's", str(caught.exception))
+        self.assertEqual(state(), before)
+        # values sent as they are (as a client may) change nothing and pass;
+        # a changed product gives its own type
+        toner.with_user(self.technician).write(
+            {"coverage_locked": False, "line_type": "consumable", "charge_amount": 80}
+        )
+        self.assertEqual(state(), before)
+        # a technician's create ignores them too
+        line = (
+            self.env["serial.service.line"]
+            .with_user(self.technician)
+            .create(
+                {
+                    "request_id": job.id,
+                    "product_id": self.toner.id,
+                    "line_type": "labour",
+                    "charge_amount": 0,
+                    "sale_line_id": order.order_line.id,
+                    "move_id": other_move.id,
+                }
+            )
+        )
+        self.assertEqual(
+            (line.line_type, line.charge_amount, line.sale_line_id, line.move_id),
+            ("consumable", 80, order.order_line.browse(), other_move.browse()),
+        )
+        line.with_user(self.technician).unlink()
+        # completion, run by the technician, still sets them: the toner leaves
+        # the van and is invoiced
+        job.with_user(self.technician).action_complete_job()
+        self.assertTrue(toner.coverage_locked)
+        self.assertEqual(self._toner_in_van(), 4)
+        self.assertEqual(toner.move_id.product_id, self.toner)
+        self.assertEqual(toner.invoice_line_id.move_id, job.invoice_ids)
+        self.assertNotEqual(toner.invoice_line_id, invoice.invoice_line_ids)
+        self.assertEqual(job.invoice_ids.amount_untaxed, 140)
+
+    def test_open_job_is_not_marked_completed_quoted_or_invoiced_by_hand(self):
+        """A job marked completed by hand would be skipped by completion (the
+        toner never leaves the van, nothing is invoiced); a cancelled order
+        linked as its quotation would drop its chargeable work."""
+        job = self._job()
+        cancelled = self.env["sale.order"].create(
+            {
+                "partner_id": self.customer.id,
+                "order_line": [Command.create({"product_id": self.toner.id})],
+            }
+        )
+        cancelled._action_cancel()
+        invoice = (
+            self.env["account.move"]
+            .sudo()
+            .create({"move_type": "out_invoice", "partner_id": self.customer.id})
+        )
+
+        def state():
+            self.env.invalidate_all()
+            return (
+                job.completed_on,
+                job.quotation_id,
+                job.invoice_ids,
+                len(job.service_line_ids),
+                self._toner_in_van(),
+            )
+
+        before = state()
+        for user in (self.technician, self.manager):
+            for vals in (
+                {"completed_on": fields.Datetime.now()},
+                {"quotation_id": cancelled.id},
+                {"invoice_ids": [Command.link(invoice.id)]},
+            ):
+                with (
+                    self.subTest(user=user.login, vals=vals),
+                    self.assertRaises(AccessError) as caught,
+                ):
+                    job.with_user(user).write(vals)
+                self.assertIn("not by hand", str(caught.exception))
+        self.assertEqual(state(), before)
+        # sent as they are, they pass; a technician's create ignores them
+        job.with_user(self.technician).write(
+            {"completed_on": False, "quotation_id": False, "name": "Trust job 2"}
+        )
+        created = (
+            self.env["maintenance.request"]
+            .with_user(self.technician)
+            .create(
+                {
+                    "name": "Created completed",
+                    "lot_id": self.unit.id,
+                    "user_id": self.technician.id,
+                    "completed_on": fields.Datetime.now(),
+                    "quotation_id": cancelled.id,
+                }
+            )
+        )
+        self.assertFalse(created.completed_on or created.quotation_id)
+        # completion by the technician still completes, moves and invoices
+        job.with_user(self.technician).action_complete_job()
+        self.assertTrue(job.completed_on)
+        self.assertEqual(self._toner_in_van(), 4)
+        self.assertEqual(len(job.invoice_ids), 1)
+        self.assertEqual(len(job.service_line_ids), 2)
+
+    def test_a_sale_line_cannot_claim_a_job_line(self):
+        """The quotation link is the job's to set: linking a job line from
+        a sales order line is refused."""
+        job = self._job()
+        toner = job.service_line_ids.filtered(
+            lambda line: line.product_id == self.toner
+        )
+        order = self.env["sale.order"].create(
+            {
+                "partner_id": self.customer.id,
+                "user_id": self.manager.id,
+                "order_line": [Command.create({"product_id": self.toner.id})],
+            }
+        )
+        sale_line = order.order_line.with_user(self.manager)
+        sale_line.name = "Toner for the job"
+        with self.assertRaises(AccessError) as caught:
+            sale_line.write({"service_line_ids": [Command.link(toner.id)]})
+        self.assertIn("not by hand", str(caught.exception))
+        toner.invalidate_recordset()
+        self.assertFalse(toner.sale_line_id)
+
 
 @tagged("post_install", "-at_install")
 class TestTrustFrozen(TrustJobsCase):

@@ -28,6 +28,12 @@ class SerialMeterReadingImport(models.TransientModel):
         default="all",
         required=True,
     )
+    company_id = fields.Many2one(
+        "res.company",
+        string="Serials of",
+        help="When set, only this company's serials are looked up (the meter "
+        "e-mail inbox imports for its own company only).",
+    )
     state = fields.Selection(
         selection=[("upload", "Upload"), ("done", "Done")], default="upload"
     )
@@ -103,7 +109,10 @@ class SerialMeterReadingImport(models.TransientModel):
         serials = {text(row.get("serial")) for _n, row in rows}
         codes = {text(row.get("meter")) for _n, row in rows}
         lot_by_name = defaultdict(lambda: env["stock.lot"])
-        for lot in env["stock.lot"].search([("name", "in", list(serials))]):
+        lot_domain = [("name", "in", list(serials))]
+        if self.company_id:
+            lot_domain.append(("company_id", "=", self.company_id.id))
+        for lot in env["stock.lot"].search(lot_domain):
             lot_by_name[lot.name] |= lot
         meters = env["serial.meter.type"].search([("code", "in", list(codes))])
         meter_by_code = {meter.code: meter for meter in meters}
@@ -217,6 +226,14 @@ class SerialMeterReadingImport(models.TransientModel):
                         "unknown serial %(serial)s of product %(product)s",
                         serial=serial,
                         product=product,
+                    )
+                )
+            if self.company_id:
+                raise ValueError(
+                    env._(
+                        "unknown serial %(serial)s at %(company)s",
+                        serial=serial,
+                        company=self.company_id.name,
                     )
                 )
             raise ValueError(env._("unknown serial %(serial)s", serial=serial))
