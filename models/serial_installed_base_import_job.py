@@ -273,6 +273,22 @@ class SerialInstalledBaseImportJob(models.Model):
             self._finish()
         return len(lines)
 
+    def _link_contracts(self):
+        """The last step, in one transaction: the imported serials are linked
+        to their contracts (which bills them) only once every row is in."""
+        wizard = self._get_import_wizard()
+        lots_by_contract = defaultdict(lambda: wizard.env["stock.lot"])
+        for line in self.env["serial.installed.base.import.job.line"].search_read(
+            [("job_id", "=", self.id), ("state", "=", "applied")], ["lot_id", "undo"]
+        ):
+            contract_id = (line["undo"] or {}).get("contract_id")
+            if contract_id:
+                contract = wizard.env["sale.subscription"].browse(contract_id)
+                lots_by_contract[contract] |= wizard.env["stock.lot"].browse(
+                    line["lot_id"][0]
+                )
+        wizard._link_contracts(lots_by_contract)
+
     def _count_lines(self, state):
         self.ensure_one()
         return self.env["serial.installed.base.import.job.line"].search_count(
@@ -315,7 +331,7 @@ class SerialInstalledBaseImportJob(models.Model):
         for item in plan["planned"]:
             if item["lot"]:
                 before[item["row"]] = self._lot_values(item["lot"])
-        wizard._apply_plan(plan)
+        wizard._apply_plan(plan, link_contracts=False)
         line_by_row = {line.row: line for line in lines}
         for item in plan["planned"]:
             lot = item["lot"]
@@ -349,40 +365,37 @@ class SerialInstalledBaseImportJob(models.Model):
         return values
 
     def _fail_batch(self, lines, reason):
-        """The job fails at this batch (nothing of it was written): the user
-        who launched it is told, and the rows imported before are withdrawn
-        by the next calls."""
+        """The job fails at this batch (nothing of it was written), or at the
+        contract links of its last step (no lines): the user who launched it
+        is told, and the rows imported before are withdrawn by the next
+        calls."""
         applied = self._count_lines("applied")
-        lines.write({"state": "failed"})
-        first, last = min(lines.mapped("row")), max(lines.mapped("row"))
+        if lines:
+            lines.write({"state": "failed"})
+            where = self.env._(
+                "The import failed at rows %(first)s to %(last)s:",
+                first=min(lines.mapped("row")),
+                last=max(lines.mapped("row")),
+            )
+        else:
+            where = self.env._(
+                "The import failed when linking the serials to their contracts:"
+            )
         if applied:
             what = self.env._(
-                "Nothing of rows %(first)s to %(last)s was written; the %(count)s "
-                "rows imported before are being withdrawn, so that the file "
-                "changes nothing.",
-                first=first,
-                last=last,
+                "Nothing of this step was written; the %(count)s rows imported "
+                "before are being withdrawn, so that the file changes nothing.",
                 count=applied,
             )
         else:
             what = self.env._(
-                "Nothing of rows %(first)s to %(last)s was written, and no row "
-                "was imported before: the file changed nothing.",
-                first=first,
-                last=last,
+                "Nothing of this step was written, and no row was imported "
+                "before: the file changed nothing."
             )
         self.write(
             {"state": "failed", "undo_pending": bool(applied), "problems": reason}
         )
-        body = Markup("<p>%s</p><pre>%s</pre><p>%s</p>") % (
-            self.env._(
-                "The import failed at rows %(first)s to %(last)s:",
-                first=first,
-                last=last,
-            ),
-            reason,
-            what,
-        )
+        body = Markup("<p>%s</p><pre>%s</pre><p>%s</p>") % (where, reason, what)
         self._notify_user(body)
         self.activity_schedule(
             "mail.mail_activity_data_warning",
@@ -392,6 +405,16 @@ class SerialInstalledBaseImportJob(models.Model):
         )
 
     def _finish(self):
+        try:
+            with self.env.cr.savepoint():
+                self._link_contracts()
+        except Exception as error:  # the savepoint undid the links
+            _logger.info("%s: linking the contracts failed: %s", self.name, error)
+            self._fail_batch(
+                self.env["serial.installed.base.import.job.line"],
+                self._error_text(error),
+            )
+            return
         self.state = "done"
         self._notify_user(
             Markup("<p>%s</p>")

@@ -159,7 +159,13 @@ class TestInstalledBaseImportJob(SerialServiceCase):
         wizard = self._wizard([self._row(serial) for serial in self._serials()])
         wizard.action_apply()
         job = wizard.job_id
-        progresses = self._run_cron(batch_size=2)
+        progresses = self._run_cron(batch_size=2, max_calls=1)
+        self.assertEqual(job.done_count, 2)
+        self.assertFalse(
+            self.contract.covered_lot_ids,
+            "the contract covers (and bills) the serials only once all are in",
+        )
+        progresses += self._run_cron(batch_size=2)
         # one batch a call (no time left after it): Odoo calls again
         self.assertEqual(progresses, [(2, 4), (2, 2), (2, 0)])
         self.assertEqual((job.state, job.done_count, job.progress), ("done", 6, 100.0))
@@ -256,6 +262,45 @@ class TestInstalledBaseImportJob(SerialServiceCase):
         )
         self.assertEqual(len(told), 2, "the failure, then the withdrawal")
         self.assertTrue(any("withdrawn" in m.body for m in told))
+
+    def test_contract_refused_at_the_last_step_withdraws_every_row(self):
+        self.contract.stage_id = self.env.ref(
+            "subscription_oca.subscription_stage_in_progress"
+        )
+        rival = self._create_contract(self.customer, None)
+        wizard = self._wizard([self._row(serial) for serial in self._serials()])
+        wizard.action_apply()
+        job = wizard.job_id
+        before = self._snapshot()
+        self.assertEqual(self._run_cron(batch_size=2, max_calls=1), [(2, 4)])
+        # meanwhile a manager puts IBJ-1 under another running contract
+        first = self.env["stock.lot"].search([("name", "=", "IBJ-1")])
+        rival.covered_lot_ids = first
+        progresses = self._run_cron(batch_size=2)
+        # the last batch is written, then the contracts refuse IBJ-1: the six
+        # rows are withdrawn
+        self.assertEqual(progresses, [(2, 2), (2, 6), (2, 4), (2, 2), (2, 0)])
+        self.assertEqual(job.state, "failed")
+        self.assertIn("IBJ-1 is already covered by contract", job.problems)
+        self.assertEqual(set(job.line_ids.mapped("state")), {"undone"})
+        lots = self.env["stock.lot"].search([("name", "in", self._serials())])
+        self.assertEqual(len(lots), 6)
+        self.assertFalse(self._at_customer(lots))
+        self.assertFalse(lots.customer_id)
+        self.assertFalse(lots.equipment_id)
+        self.assertFalse(lots.meter_reading_ids)
+        self.assertFalse(self.contract.covered_lot_ids)
+        self.assertEqual(rival.covered_lot_ids, first, "the other contract's own")
+        after = self._snapshot()
+        self.assertEqual(
+            {k: after[k] for k in ("readings", "equipment", "covered", "sites")},
+            {k: before[k] for k in ("readings", "equipment", "covered", "sites")},
+        )
+        self.assertTrue(
+            self.env["mail.activity"].search(
+                [("res_model", "=", job._name), ("res_id", "=", job.id)]
+            )
+        )
 
     # --- access -------------------------------------------------------------------
     def test_technician_cannot_create_or_run_a_job(self):

@@ -738,9 +738,11 @@ class SerialInstalledBaseImport(models.TransientModel):
     # ------------------------------------------------------------------
     # Writing
     # ------------------------------------------------------------------
-    def _apply_plan(self, plan):
+    def _apply_plan(self, plan, link_contracts=True):
         """Create and update everything in batches, inside the caller's
-        transaction: any error rolls the whole import back."""
+        transaction: any error rolls the whole import back. A background job
+        links the serials to their contracts only once every row is in
+        (link_contracts False): a serial a contract covers is billed."""
         env = self.env
         planned = plan["planned"]
         company = env.company
@@ -783,9 +785,9 @@ class SerialInstalledBaseImport(models.TransientModel):
         for item in planned:
             if item["link_contract"]:
                 lots_by_contract[item["contract"]] |= item["lot"]
-        for contract, lots in lots_by_contract.items():
-            contract.write({"covered_lot_ids": [Command.link(lot.id) for lot in lots]})
-            touched |= lots
+                touched |= item["lot"]
+        if link_contracts:
+            self._link_contracts(lots_by_contract)
         reading_items = [
             (item, meter, day, value)
             for item in planned
@@ -818,6 +820,12 @@ class SerialInstalledBaseImport(models.TransientModel):
             )
             touched._message_log_batch(bodies=dict.fromkeys(touched.ids, body))
         return touched
+
+    @api.model
+    def _link_contracts(self, lots_by_contract):
+        """Cover the serials by their contracts: one write per contract."""
+        for contract, lots in lots_by_contract.items():
+            contract.write({"covered_lot_ids": [Command.link(lot.id) for lot in lots]})
 
     def _create_sites(self, planned):
         """Find the site among the customer's delivery addresses (by name or
