@@ -1,6 +1,8 @@
 import base64
+from contextlib import contextmanager
 from datetime import date
 
+from odoo import SUPERUSER_ID, api
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
@@ -301,6 +303,61 @@ class TestInstalledBaseImportJob(SerialServiceCase):
                 [("res_model", "=", job._name), ("res_id", "=", job.id)]
             )
         )
+
+    # --- two cron threads ----------------------------------------------------
+    @contextmanager
+    def _cursor(self):
+        """A transaction of its own (a cron thread), rolled back unless
+        committed; a lock that waits fails the test instead of hanging it."""
+        cr = self.registry.cursor()
+        try:
+            cr.execute("SET LOCAL lock_timeout = '10s'")
+            yield api.Environment(cr, SUPERUSER_ID, {})
+        finally:
+            cr.rollback()
+            cr.close()
+
+    def _committed(self, func):
+        with self.registry.cursor() as cr:
+            result = func(api.Environment(cr, SUPERUSER_ID, {}))
+            # the other cursors must see the job: a real commit
+            cr.commit()  # pylint: disable=invalid-commit
+            return result
+
+    def test_two_cron_threads_never_run_one_job(self):
+        job_id = self._committed(
+            lambda env: (
+                env[self.Job._name]
+                .create({"name": "Race import", "state": "queued"})
+                .id
+            )
+        )
+
+        def cleanup(env):
+            job = env[self.Job._name].browse(job_id)
+            job.state = "done"
+            job.unlink()
+
+        self.addCleanup(self._committed, cleanup)
+        Job = self.Job._name
+        with self._cursor() as first, self._cursor() as second:
+            # the second thread's transaction began before the first commits
+            second.cr.execute("SELECT 1")
+            self.assertEqual(first[Job]._lock_next_job([]).id, job_id)
+            held = []
+            self.assertFalse(second[Job]._lock_next_job(held), "held: skipped")
+            self.assertEqual(held, [job_id])
+            # the first thread runs a batch and commits; the second, on its
+            # older snapshot, must not take the job (it would apply the batch
+            # again): it is skipped too
+            first[Job].browse(job_id).done_count = 1
+            first.flush_all()
+            first.cr.commit()
+            held = []
+            self.assertFalse(second[Job]._lock_next_job(held), "changed: skipped")
+            self.assertEqual(held, [job_id])
+        with self._cursor() as later:
+            self.assertEqual(later[Job]._lock_next_job([]).id, job_id)
 
     # --- access -------------------------------------------------------------------
     def test_technician_cannot_create_or_run_a_job(self):
