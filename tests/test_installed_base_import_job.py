@@ -264,6 +264,20 @@ class TestInstalledBaseImportJob(SerialServiceCase):
         )
         self.assertEqual(len(told), 2, "the failure, then the withdrawal")
         self.assertTrue(any("withdrawn" in m.body for m in told))
+        # the corrected file (without IBJ-4) imports, reusing the serials the
+        # failed job created
+        corrected = self._wizard([row for row in rows if row[0] != "IBJ-4"])
+        corrected.action_apply()
+        self.assertEqual(corrected.serials_to_create, 3, "IBJ-1 and IBJ-2 exist")
+        self._run_cron(batch_size=2)
+        self.assertEqual(corrected.job_id.state, "done")
+        lots = self.env["stock.lot"].search(
+            [("name", "in", ["IBJ-1", "IBJ-2", "IBJ-3", "IBJ-5", "IBJ-6"])]
+        )
+        self.assertEqual(len(lots), 5)
+        self.assertEqual(len(self._at_customer(lots)), 5)
+        self.assertEqual(lots.customer_id, self.customer)
+        self.assertEqual(self.contract.covered_lot_ids, lots)
 
     def test_contract_refused_at_the_last_step_withdraws_every_row(self):
         self.contract.stage_id = self.env.ref(
