@@ -318,6 +318,46 @@ class TestInstalledBaseImportJob(SerialServiceCase):
             )
         )
 
+    # --- the batch path's queries -------------------------------------------
+    def _count_queries(self, func):
+        """Queries of func(), measured as assertQueryCount does."""
+        self.env.invalidate_all()
+        self.env.flush_all()
+        self.env.cr.flush()
+        before = self.env.cr.sql_log_count
+        func()
+        self.env.flush_all()
+        self.env.cr.flush()
+        return self.env.cr.sql_log_count - before
+
+    def test_batch_queries_grow_by_two_a_row(self):
+        """One batch of a job (every row a new serial), at two sizes after a
+        warm-up: a fixed number of reads and writes per batch (the lock, the
+        checks, one create or write per kind of record, the contract links),
+        plus 2 a row, measured at 4, 8, 12 and 16 rows: the row's own line
+        (what it wrote, kept to withdraw it) and Odoo's inventory move
+        validation, which makes each serial's quant on its own."""
+
+        def queue(prefix, size):
+            rows = [self._row(f"IBJ-{prefix}{n}") for n in range(size)]
+            wizard = self._wizard(rows)
+            wizard.action_apply()
+            return wizard.job_id
+
+        def run(size):
+            self._run_cron(batch_size=size, max_calls=1)
+
+        queue("W", 4)
+        self._count_queries(lambda: run(4))
+        queue("S", 4)
+        small = self._count_queries(lambda: run(4))
+        job = queue("L", 8)
+        self.env.invalidate_all()
+        with self.assertQueryCount(small + (8 - 4) * 2):
+            run(8)
+        self.assertEqual(job.state, "done")
+        self.assertEqual(len(job.line_ids.lot_id.equipment_id), 8)
+
     # --- two cron threads ----------------------------------------------------
     @contextmanager
     def _cursor(self):
