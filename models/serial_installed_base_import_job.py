@@ -39,6 +39,9 @@ class SerialInstalledBaseImportJob(models.Model):
     _description = "Installed Base Import Job"
     _inherit = ["mail.thread", "mail.activity.mixin"]
     _order = "id desc"
+    # users only read a job (the scheduler writes it): they post and handle
+    # its activities with read access
+    _mail_post_access = "read"
 
     name = fields.Char(required=True, readonly=True)
     filename = fields.Char(string="File", readonly=True)
@@ -93,6 +96,19 @@ class SerialInstalledBaseImportJob(models.Model):
             else:
                 job.progress = 100.0 * job.done_count / max(job.row_count, 1)
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su:
+            # a job runs as the user who queued it, from its first row: what
+            # the scheduler sets is not for a user to choose
+            for vals in vals_list:
+                for fname in ("done_count", "undone_count", "undo_pending", "problems"):
+                    vals.pop(fname, None)
+                vals["user_id"] = self.env.uid
+                if vals.get("state") not in (None, "draft", "queued"):
+                    vals["state"] = "draft"
+        return super().create(vals_list)
+
     def unlink(self):
         if any(job.state in ("queued", "running") or job.undo_pending for job in self):
             raise UserError(
@@ -109,6 +125,7 @@ class SerialInstalledBaseImportJob(models.Model):
             {
                 "name": self.env._("Import of %(file)s", file=filename or "?"),
                 "filename": filename,
+                "state": "queued",
                 "row_count": len(rows),
                 "line_ids": [
                     Command.create(
@@ -122,7 +139,6 @@ class SerialInstalledBaseImportJob(models.Model):
                 ],
             }
         )
-        job.state = "queued"
         job.message_post(
             body=self.env._(
                 "%(rows)s rows checked and queued: the scheduler imports them in "

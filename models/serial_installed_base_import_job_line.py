@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class SerialInstalledBaseImportJobLine(models.Model):
@@ -35,3 +35,12 @@ class SerialInstalledBaseImportJobLine(models.Model):
     lot_id = fields.Many2one("stock.lot", string="Serial", readonly=True)
     lot_created = fields.Boolean(string="Serial Created", readonly=True)
     undo = fields.Json(readonly=True)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su:
+            # a row is staged by the user; only the scheduler applies it
+            for vals in vals_list:
+                for fname in ("state", "lot_id", "lot_created", "undo"):
+                    vals.pop(fname, None)
+        return super().create(vals_list)

@@ -431,7 +431,7 @@ class TestInstalledBaseImportJob(SerialServiceCase):
             tech_jobs._cron_run_import_jobs(batch_size=2, time_budget=0)
         # a job whose user is (or became) a technician is refused by the job
         before = self._snapshot()
-        job.user_id = self.technician
+        job.sudo().user_id = self.technician  # e.g. the user lost the group
         self._run_cron(batch_size=2)
         self.assertEqual(job.state, "failed")
         self.assertIn("is not a service manager", job.problems)
@@ -439,6 +439,46 @@ class TestInstalledBaseImportJob(SerialServiceCase):
         self.assertFalse(
             self.env["stock.lot"].search([("name", "in", self._serials())])
         )
+
+    def test_manager_cannot_choose_who_the_job_runs_as(self):
+        """A job runs with the rights of the user who queued it: a manager
+        cannot queue one as another user (an administrator), nor change a
+        job, nor stage rows as already imported."""
+        admin = self.env.ref("base.user_admin")
+        Job = self.env["serial.installed.base.import.job"].with_user(self.office)
+        job = Job.create(
+            {
+                "name": "As the administrator",
+                "state": "running",
+                "user_id": admin.id,
+                "undo_pending": True,
+                "line_ids": [
+                    (0, 0, {"row": 2, "serial": "X", "state": "applied"}),
+                ],
+            }
+        )
+        self.assertEqual(job.user_id, self.office)
+        self.assertEqual(job.state, "draft")
+        self.assertFalse(job.undo_pending)
+        self.assertEqual(job.line_ids.state, "staged")
+        with self.assertRaises(AccessError):
+            job.write({"user_id": admin.id})
+        with self.assertRaises(AccessError):
+            job.line_ids.write({"state": "applied"})
+        self.assertEqual(job.user_id, self.office)
+        # they still read it, and handle the activity it gives them
+        wizard = self._wizard([self._row(s) for s in self._serials()])
+        wizard.action_apply()
+        wizard.job_id.sudo().user_id = self.technician  # as the system may
+        self._run_cron()
+        failed = wizard.job_id.with_user(self.office)
+        self.assertEqual(failed.state, "failed")
+        failed.message_post(body="Seen, I will fix the user")
+        activity = self.env["mail.activity"].search(
+            [("res_model", "=", failed._name), ("res_id", "=", failed.id)]
+        )
+        activity.with_user(self.office).action_feedback(feedback="Fixed")
+        self.assertFalse(activity.exists())
 
     def test_other_company_user_cannot_read_the_job(self):
         company_b = self.env["res.company"].create({"name": "Import Other Co"})
