@@ -293,17 +293,21 @@ class SerialInstalledBaseImportJob(models.Model):
         """The last step, in one transaction: the imported serials are linked
         to their contracts (which bills them) only once every row is in."""
         wizard = self._get_import_wizard()
-        lots_by_contract = defaultdict(lambda: wizard.env["stock.lot"])
+        lot_ids_by_contract = defaultdict(list)
         for line in self.env["serial.installed.base.import.job.line"].search_read(
             [("job_id", "=", self.id), ("state", "=", "applied")], ["lot_id", "undo"]
         ):
             contract_id = (line["undo"] or {}).get("contract_id")
             if contract_id:
-                contract = wizard.env["sale.subscription"].browse(contract_id)
-                lots_by_contract[contract] |= wizard.env["stock.lot"].browse(
-                    line["lot_id"][0]
-                )
-        wizard._link_contracts(lots_by_contract)
+                lot_ids_by_contract[contract_id].append(line["lot_id"][0])
+        wizard._link_contracts(
+            {
+                wizard.env["sale.subscription"].browse(contract_id): wizard.env[
+                    "stock.lot"
+                ].browse(lot_ids)
+                for contract_id, lot_ids in lot_ids_by_contract.items()
+            }
+        )
 
     def _count_lines(self, state):
         self.ensure_one()
