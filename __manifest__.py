@@ -97,6 +97,9 @@
         "views/portal_meter_request_templates.xml",
         "views/serial_meter_reading_review_queue_views.xml",
         "views/serial_meter_inbox_views.xml",
+        "security/serial_installed_base_import_job_rules.xml",
+        "data/ir_cron_import_job.xml",
+        "views/serial_installed_base_import_job_views.xml",
     ],
     "demo": [
         "demo/serial_service_demo.xml",

@@ -84,3 +84,5 @@ from . import serial_meter_chain
 from . import base_action_lock
 from . import stock_lot_portal
 from . import maintenance_request_portal
+from . import serial_installed_base_import_job
+from . import serial_installed_base_import_job_line

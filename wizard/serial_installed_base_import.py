@@ -35,6 +35,12 @@ COLUMNS = [
 ]
 METER_PREFIX = "meter_"
 METER_DATE_SUFFIX = "_date"
+# files of more rows than this are imported by a background job (the system
+# parameter of that name changes it): an import writes about 45 rows a second
+# (README), so 2,000 rows stay well inside a server's default 120 s
+# --limit-time-real
+BACKGROUND_ROWS_PARAM = "serial_service.installed_base_background_rows"
+BACKGROUND_ROWS_DEFAULT = 2000
 
 
 class SerialInstalledBaseImport(models.TransientModel):
@@ -44,7 +50,12 @@ class SerialInstalledBaseImport(models.TransientModel):
     file = fields.Binary(string="File", help=".xlsx or .csv, as the template.")
     filename = fields.Char()
     state = fields.Selection(
-        selection=[("upload", "Upload"), ("checked", "Checked"), ("done", "Done")],
+        selection=[
+            ("upload", "Upload"),
+            ("checked", "Checked"),
+            ("queued", "Queued"),
+            ("done", "Done"),
+        ],
         default="upload",
         required=True,
     )
@@ -58,6 +69,14 @@ class SerialInstalledBaseImport(models.TransientModel):
     problems = fields.Text(readonly=True)
     template_file = fields.Binary(readonly=True)
     template_filename = fields.Char(default="installed_base_template.xlsx")
+    job_id = fields.Many2one(
+        "serial.installed.base.import.job",
+        string="Import Job",
+        readonly=True,
+        help="The background job importing this file (files of more rows than "
+        "the background threshold).",
+    )
+    job_row_count = fields.Integer(related="job_id.row_count")
 
     # ------------------------------------------------------------------
     # Actions
@@ -82,16 +101,40 @@ class SerialInstalledBaseImport(models.TransientModel):
         return self._reopen()
 
     def action_apply(self):
-        """Write the whole file, or nothing when any row has a problem."""
+        """Write the whole file, or nothing when any row has a problem. A file
+        of more rows than the background threshold is checked here, then
+        queued as an import job that the scheduler applies in batches."""
         self.ensure_one()
-        plan = self._check_rows(self._read_rows())
+        rows = self._read_rows()
+        plan = self._check_rows(rows)
         self._show_plan(plan)
         if plan["problems"]:
             self.state = "checked"
             return self._reopen()
+        if len(rows) > self._get_background_rows():
+            self.job_id = self.env[
+                "serial.installed.base.import.job"
+            ]._create_from_rows(self.filename, rows)
+            self.state = "queued"
+            return self._reopen()
         self._apply_plan(plan)
         self.state = "done"
         return self._reopen()
+
+    def action_open_job(self):
+        self.ensure_one()
+        return self.job_id._get_form_action()
+
+    @api.model
+    def _get_background_rows(self):
+        """Files of more rows than this are imported in the background."""
+        # sudo: a system parameter, only read; service managers have no access
+        # to ir.config_parameter
+        value = self.env["ir.config_parameter"].sudo().get_param(BACKGROUND_ROWS_PARAM)
+        try:
+            return int(value) if value else BACKGROUND_ROWS_DEFAULT
+        except ValueError:
+            return BACKGROUND_ROWS_DEFAULT
 
     def _reopen(self):
         return {
@@ -695,9 +738,11 @@ class SerialInstalledBaseImport(models.TransientModel):
     # ------------------------------------------------------------------
     # Writing
     # ------------------------------------------------------------------
-    def _apply_plan(self, plan):
+    def _apply_plan(self, plan, link_contracts=True):
         """Create and update everything in batches, inside the caller's
-        transaction: any error rolls the whole import back."""
+        transaction: any error rolls the whole import back. A background job
+        links the serials to their contracts only once every row is in
+        (link_contracts False): a serial a contract covers is billed."""
         env = self.env
         planned = plan["planned"]
         company = env.company
@@ -715,6 +760,7 @@ class SerialInstalledBaseImport(models.TransientModel):
             )
             for item, lot in zip(new_items, new_lots, strict=True):
                 item["lot"] = lot
+                item["created"] = True
         self._create_sites(planned)
         # the serials land at the customer location through Odoo's inventory
         # moves, so that stock reports show them where they are
@@ -739,9 +785,14 @@ class SerialInstalledBaseImport(models.TransientModel):
         for item in planned:
             if item["link_contract"]:
                 lots_by_contract[item["contract"]] |= item["lot"]
-        for contract, lots in lots_by_contract.items():
-            contract.write({"covered_lot_ids": [Command.link(lot.id) for lot in lots]})
-            touched |= lots
+                touched |= item["lot"]
+        if link_contracts:
+            self._link_contracts(lots_by_contract)
+        reading_items = [
+            (item, meter, day, value)
+            for item in planned
+            for meter, day, value in item["new_readings"]
+        ]
         reading_vals = [
             {
                 "lot_id": item["lot"].id,
@@ -750,11 +801,13 @@ class SerialInstalledBaseImport(models.TransientModel):
                 "value": value,
                 "source": "import",
             }
-            for item in planned
-            for meter, day, value in item["new_readings"]
+            for item, meter, day, value in reading_items
         ]
         if reading_vals:
-            env["serial.meter.reading"].create(reading_vals)
+            readings = env["serial.meter.reading"].create(reading_vals)
+            # what a background job withdraws when a later batch fails
+            for (item, *_reading), reading in zip(reading_items, readings, strict=True):
+                item.setdefault("reading_ids", []).append(reading.id)
             touched |= env["stock.lot"].browse(v["lot_id"] for v in reading_vals)
         touched |= env["stock.lot"].union(*(i["lot"] for i in new_items))
         if touched:
@@ -767,6 +820,12 @@ class SerialInstalledBaseImport(models.TransientModel):
             )
             touched._message_log_batch(bodies=dict.fromkeys(touched.ids, body))
         return touched
+
+    @api.model
+    def _link_contracts(self, lots_by_contract):
+        """Cover the serials by their contracts: one write per contract."""
+        for contract, lots in lots_by_contract.items():
+            contract.write({"covered_lot_ids": [Command.link(lot.id) for lot in lots]})
 
     def _create_sites(self, planned):
         """Find the site among the customer's delivery addresses (by name or
@@ -798,7 +857,9 @@ class SerialInstalledBaseImport(models.TransientModel):
             created = env["res.partner"].create(list(to_create.values()))
             by_key.update(zip(to_create, created, strict=True))
         for item in wanted:
-            item["site"] = by_key[(item["customer"].id, item["site_text"].lower())]
+            key = (item["customer"].id, item["site_text"].lower())
+            item["site"] = by_key[key]
+            item["site_created"] = key in to_create
 
     def _move_to_customer_location(self, items):
         if not items:
