@@ -112,6 +112,7 @@ def check(condition, message):
 # 1. Monthly billing run
 # ----------------------------------------------------------------------
 BILLING_CRON = "subscription_oca.ir_cron_subscription_management"
+WARRANTY_CRON = "serial_service.ir_cron_warranty_state"
 
 
 def in_test():
@@ -120,20 +121,34 @@ def in_test():
 
 
 def run_billing_cron(env):
-    """The scheduled job as Odoo's cron runner calls it (`ir.cron._run_job`):
+    """The scheduled billing job as Odoo's cron runner calls it; returns the
+    calls made (run_cron_job)."""
+    return run_cron_job(
+        env,
+        BILLING_CRON,
+        lambda job_env: job_env["sale.subscription"].cron_subscription_management(),
+    )
+
+
+def run_cron_job(env, xmlid, call):
+    """A scheduled job as Odoo's cron runner calls it (`ir.cron._run_job`):
     a progress record in the context, committed before and after each call
-    (outside tests), called again while the job reports contracts remaining.
+    (outside tests), called again while the job reports work remaining.
     The runner calls a job at most 10 times a run, then runs it again at its
     next wake-up: here it is called again at once. Returns the calls made."""
-    cron = env.ref(BILLING_CRON)
+    cron = env.ref(xmlid)
     calls = 0
     while True:
         _cron, progress = cron._add_progress(timed_out_counter=0)
         if not in_test():
             env.cr.commit()  # pylint: disable=invalid-commit
-        env["sale.subscription"].with_context(
-            ir_cron_progress_id=progress.id, cron_id=cron.id
-        ).cron_subscription_management()
+        call(
+            env(
+                context=dict(
+                    env.context, ir_cron_progress_id=progress.id, cron_id=cron.id
+                )
+            )
+        )
         calls += 1
         if not in_test():
             env.cr.commit()  # pylint: disable=invalid-commit
@@ -642,7 +657,11 @@ def warranty_cron(env, catalog, kinds):
         [("res_model", "=", "stock.lot")]
     )
     with MemorySampler() as memory, Measure(env) as measured:
-        Lot._cron_refresh_warranty_state()
+        calls = run_cron_job(
+            env,
+            WARRANTY_CRON,
+            lambda job_env: job_env["stock.lot"]._cron_refresh_warranty_state(),
+        )
     rss_growth = memory.growth
     wrong = env.execute_query(
         SQL(
@@ -678,7 +697,8 @@ def warranty_cron(env, catalog, kinds):
         bar="< 120 s, flat memory",
         passed=measured.seconds < 120,
         queries=measured.queries / total,
-        note=f"peak memory +{rss_growth:.0f} MB, {new_alerts} renewal activities",
+        note=f"peak memory +{rss_growth:.0f} MB, {new_alerts} renewal activities, "
+        f"{calls} calls of the job (each commits its batches)",
     )
 
 
