@@ -143,6 +143,8 @@ class SerialInstalledBaseImport(models.TransientModel):
             "res_id": self.id,
             "view_mode": "form",
             "target": "new",
+            # the dialog keeps its title when it opens again on the plan
+            "name": self.env._("Import Installed Base"),
         }
 
     # ------------------------------------------------------------------
