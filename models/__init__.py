@@ -84,3 +84,4 @@ from . import serial_meter_chain
 from . import base_action_lock
 from . import stock_lot_portal
 from . import maintenance_request_portal
+from . import serial_service_demo
