@@ -56,9 +56,12 @@ FLEETS = [
 ]
 
 
-class SerialServiceDemo(models.AbstractModel):
-    _name = "serial.service.demo"
-    _description = "Serial Service Demo Year"
+class ResCompany(models.Model):
+    """The demo year is generated for the company (a method of res.company
+    rather than a model of its own: a model would add its description to the
+    translated terms of the add-on)."""
+
+    _inherit = "res.company"
 
     @api.model
     def _generate_demo_year(self):
@@ -168,6 +171,9 @@ class SerialServiceDemo(models.AbstractModel):
             black_pages=self._ref("demo_product_black_pages"),
             warehouse=self.env.ref("stock.warehouse0"),
         )
+        # what an hour of a technician and a call-out cost the company
+        story["labour"].standard_price = 48.0
+        story["travel"].standard_price = 30.0
         equipment = self._ref("demo_categ_equipment")
         spares = self._ref("demo_categ_spares")
         story["mx6000"] = Product.create(
@@ -688,7 +694,7 @@ class SerialServiceDemo(models.AbstractModel):
         groups[(northfield, "care")] = self._ref("demo_lot_copier_2") | self._ref(
             "demo_lot_boiler_1"
         )
-        prices = {"click": 39.0, "pooled": 120.0, "care": 55.0}
+        prices = {"click": 25.0, "pooled": 45.0, "care": 35.0}
         plans = {
             "click": story["plans"]["PLAN-CLICK"],
             "pooled": story["plans"]["PLAN-POOL"],
@@ -951,72 +957,48 @@ class SerialServiceDemo(models.AbstractModel):
                     invoices.action_post()
 
     def _demo_jobs(self, story):
+        """Failures at about one a unit-year, a few coming back within the
+        month, each boiler's yearly service and the copiers' services by page
+        count, made and completed day after day as they happened."""
         rng, today = story["rng"], story["today"]
-        Job = self.env["maintenance.request"]
-        Line = self.env["serial.service.line"]
         story["spares"] = list(story["spare_fusers"]) + list(
             self._ref("demo_lot_fuser_1") | self._ref("demo_lot_fuser_2")
         )
-        to_complete, planned = [], []
-        for unit, delivered in sorted(story["delivered"], key=lambda d: d[1]):
-            rate = 0.5 if unit.product_id == story["boiler"] else 1.2
+        faults = {
+            "copier": [
+                "Paper jams in the duplex unit",
+                "Streaks on every page",
+                "Error E-204 at start-up",
+                "Noisy when printing",
+            ],
+            "boiler": ["No hot water", "Pressure keeps dropping"],
+        }
+        specs = []  # (day, kind, unit, name or meter job)
+        for unit, delivered in story["delivered"]:
+            family = "boiler" if unit.product_id == story["boiler"] else "copier"
+            rate = 0.5 if family == "boiler" else 1.1
             day = delivered + timedelta(days=20)
             while day < today - timedelta(days=2):
                 if rng.random() < rate * 60 / 365.25:
                     failure = day + timedelta(days=rng.randint(0, 59))
                     if failure < today - timedelta(days=1):
-                        job = Job.create(
-                            {
-                                "name": rng.choice(
-                                    [
-                                        "Paper jams in the duplex unit",
-                                        "Streaks on every page",
-                                        "Error E-204 at start-up",
-                                        "Noisy when printing",
-                                    ]
-                                    if unit.product_id != story["boiler"]
-                                    else ["No hot water", "Pressure keeps dropping"]
-                                ),
-                                "maintenance_type": "corrective",
-                                "lot_id": unit.id,
-                                "customer_id": unit.customer_id.id,
-                                "user_id": self._demo_technician(story, unit).id,
-                                "request_date": failure,
-                                "schedule_date": datetime.combine(
-                                    failure + timedelta(days=1), time(9, 30)
-                                ),
-                            }
+                        specs.append(
+                            (failure, "corrective", unit, rng.choice(faults[family]))
                         )
-                        Line.create(
-                            self._demo_job_lines(story, job, unit, "corrective")
-                        )
-                        fixed = failure + timedelta(days=1)
-                        if fixed < today - timedelta(days=2):
-                            to_complete.append((job, fixed))
-                        else:
-                            planned.append(job)
+                        again = failure + timedelta(days=rng.randint(5, 20))
+                        if rng.random() < 0.15 and again < today - timedelta(days=3):
+                            specs.append(
+                                (again, "corrective", unit, "The same fault again")
+                            )
                 day += timedelta(days=60)
-        # the yearly service of each boiler
-        for unit, delivered in story["delivered"]:
-            if unit.product_id != story["boiler"]:
-                continue
-            day = delivered + timedelta(days=330)
-            if day >= today - timedelta(days=5):
-                continue
-            job = Job.create(
-                {
-                    "name": f"Yearly service of {unit.name}",
-                    "maintenance_type": "preventive",
-                    "lot_id": unit.id,
-                    "customer_id": unit.customer_id.id,
-                    "user_id": self._demo_technician(story, unit).id,
-                    "request_date": day,
-                }
-            )
-            Line.create(self._demo_job_lines(story, job, unit, "preventive"))
-            to_complete.append((job, day + timedelta(days=7)))
+            if family == "boiler":
+                day = delivered + timedelta(days=330)
+                if day < today - timedelta(days=5):
+                    specs.append(
+                        (day, "preventive", unit, f"Yearly service of {unit.name}")
+                    )
         # the preventive services the copiers' page counts opened
-        meter_jobs = Job.search(
+        meter_jobs = self.env["maintenance.request"].search(
             [
                 ("preventive_reading_id", "!=", False),
                 ("lot_id", "in", [unit.id for unit, _c, _p in story["units"]]),
@@ -1024,18 +1006,44 @@ class SerialServiceDemo(models.AbstractModel):
             ]
         )
         for job in meter_jobs:
-            technician = self._demo_technician(story, job.lot_id)
+            day = job.preventive_reading_id.reading_date.date() + timedelta(days=6)
+            specs.append((day, "meter", job.lot_id, job))
+        specs.sort(key=lambda spec: (spec[0], spec[2].id, spec[1]))
+        planned = []
+        for day, kind, unit, what in specs:
+            job = self._demo_job(story, day, kind, unit, what)
+            done = day + timedelta(days=1)
+            if done < today - timedelta(days=1):
+                self._demo_complete(story, [(job, done)])
+            else:
+                planned.append(job)
+        story["open_jobs"] = planned
+
+    def _demo_job(self, story, day, kind, unit, what):
+        technician = self._demo_technician(story, unit)
+        if kind == "meter":
+            job = what
             job.user_id = technician
             job.service_line_ids.filtered(
                 lambda line: line.line_type in ("part", "consumable")
             ).location_id = technician.van_location_id
-            day = job.preventive_reading_id.reading_date.date() + timedelta(days=6)
             self._set_dates("maintenance_request", job.ids, {"request_date": day})
-            if day < today - timedelta(days=2):
-                to_complete.append((job, day + timedelta(days=1)))
-        to_complete.sort(key=lambda pair: pair[1])
-        self._demo_complete(story, to_complete)
-        story["open_jobs"] = planned
+            return job
+        job = self.env["maintenance.request"].create(
+            {
+                "name": what,
+                "maintenance_type": kind,
+                "lot_id": unit.id,
+                "customer_id": unit.customer_id.id,
+                "user_id": technician.id,
+                "request_date": day,
+                "schedule_date": datetime.combine(day + timedelta(days=1), time(9, 30)),
+            }
+        )
+        self.env["serial.service.line"].create(
+            self._demo_job_lines(story, job, unit, kind)
+        )
+        return job
 
     # --- a supplier claim credited, a recall under way, supplies orders -------
     def _demo_claims(self, story):

@@ -59,3 +59,4 @@ from . import test_security_device_api
 from . import test_security_portal
 from . import test_fuzz_inputs
 from . import test_usage_billing_exact
+from . import test_demo_data
