@@ -532,10 +532,12 @@ class ResCompany(models.Model):
         Template = self.env["sale.subscription.template"]
         black, colour = self._ref("meter_type_black"), self._ref("meter_type_color")
         consumables = self._ref("demo_categ_consumables")
+        # invoices made as drafts, posted by the billing clerk (each posted
+        # invoice of a sending mode would be rendered as a PDF at once)
         common = {
             "recurring_rule_type": "months",
             "recurring_interval": 1,
-            "invoicing_mode": "invoice",
+            "invoicing_mode": "draft",
         }
         click = Template.create(
             dict(
@@ -867,6 +869,8 @@ class ResCompany(models.Model):
             before = {c.id: c.recurring_next_date for c in due}
             due._run_usage_billing()
             due.invalidate_recordset()
+            # the billing clerk checks the month's drafts and posts them
+            due.invoice_ids.filtered(lambda move: move.state == "draft").action_post()
             if any(c.recurring_next_date == before[c.id] for c in due):
                 raise ValueError(f"demo billing failed on {day}: {due.mapped('name')}")
             # subscription_oca dates the next invoice of a contract's first one
@@ -1009,15 +1013,12 @@ class ResCompany(models.Model):
             day = job.preventive_reading_id.reading_date.date() + timedelta(days=6)
             specs.append((day, "meter", job.lot_id, job))
         specs.sort(key=lambda spec: (spec[0], spec[2].id, spec[1]))
-        planned = []
         for day, kind, unit, what in specs:
             job = self._demo_job(story, day, kind, unit, what)
             done = day + timedelta(days=1)
+            # the last days' jobs are still planned
             if done < today - timedelta(days=1):
                 self._demo_complete(story, [(job, done)])
-            else:
-                planned.append(job)
-        story["open_jobs"] = planned
 
     def _demo_job(self, story, day, kind, unit, what):
         technician = self._demo_technician(story, unit)
