@@ -72,28 +72,31 @@ class ResCompany(models.Model):
             mail_notrack=True,
             mail_create_nosubscribe=True,
         )
-        story = {
-            "rng": random.Random(42),
-            "today": fields.Date.context_today(self),
-        }
-        demo._demo_catalogue(story)
-        demo._demo_customers(story)
-        demo._demo_units(story)
-        demo._demo_contracts(story)
-        demo._demo_months(story)
-        demo._demo_jobs(story)
-        demo._demo_claims(story)
-        demo._demo_recall(story)
-        demo._demo_supplies(story)
+        story = {"today": fields.Date.context_today(self)}
+        for part in (
+            demo._demo_catalogue,
+            demo._demo_customers,
+            demo._demo_units,
+            demo._demo_contracts,
+            demo._demo_months,
+            demo._demo_jobs,
+            demo._demo_claims,
+            demo._demo_recall,
+            demo._demo_supplies,
+        ):
+            # each part draws its own numbers: the same story whatever the
+            # day (the months' readings depend on the calendar)
+            story["rng"] = random.Random(f"{part.__name__}-42")
+            part(story)
         self.env.flush_all()
         self.env.invalidate_all()
         return True
 
     # --- helpers --------------------------------------------------------------
-    def _ref(self, xmlid):
+    def _demo_ref(self, xmlid):
         return self.env.ref(f"serial_service.{xmlid}")
 
-    def _set_dates(self, table, ids, values):
+    def _demo_set_dates(self, table, ids, values):
         """Date records as the past had them (columns the ORM keeps for the
         system: the day a picking was done, a job completed)."""
         if not ids:
@@ -112,7 +115,7 @@ class ResCompany(models.Model):
         )
         self.env.invalidate_all()
 
-    def _transfer(self, picking_type, partner, source, dest, lots_by_product):
+    def _demo_transfer(self, picking_type, partner, source, dest, lots_by_product):
         """A validated picking of these serials, as a warehouse user does it."""
         picking = self.env["stock.picking"].create(
             {
@@ -146,36 +149,39 @@ class ResCompany(models.Model):
         picking.with_context(skip_sms=True).button_validate()
         return picking
 
-    def _date_picking(self, picking, day):
+    def _demo_date_picking(self, picking, day):
         moment = datetime.combine(day, time(10, 0))
-        self._set_dates("stock_picking", picking.ids, {"date_done": moment})
-        self._set_dates(
-            "stock_picking", picking.ids, {"scheduled_date": moment, "date": moment}
+        self._demo_set_dates(
+            "stock_picking",
+            picking.ids,
+            {"date_done": moment, "scheduled_date": moment, "date": moment},
         )
-        self._set_dates("stock_move", picking.move_ids.ids, {"date": moment})
-        self._set_dates("stock_move_line", picking.move_line_ids.ids, {"date": moment})
+        self._demo_set_dates("stock_move", picking.move_ids.ids, {"date": moment})
+        self._demo_set_dates(
+            "stock_move_line", picking.move_line_ids.ids, {"date": moment}
+        )
 
     # --- the catalogue: vendors, products, depot, technicians, vans ------------
     def _demo_catalogue(self, story):
         Product = self.env["product.product"]
-        kyodo = self._ref("demo_vendor_kyodo")
+        kyodo = self._demo_ref("demo_vendor_kyodo")
         story.update(
             kyodo=kyodo,
-            thermatech=self._ref("demo_vendor_thermatech"),
-            mx4000=self._ref("demo_product_copier"),
-            boiler=self._ref("demo_product_boiler"),
-            fuser=self._ref("demo_product_fuser"),
-            toner=self._ref("demo_product_toner"),
-            labour=self._ref("demo_product_labour"),
-            travel=self._ref("demo_product_travel"),
-            black_pages=self._ref("demo_product_black_pages"),
+            thermatech=self._demo_ref("demo_vendor_thermatech"),
+            mx4000=self._demo_ref("demo_product_copier"),
+            boiler=self._demo_ref("demo_product_boiler"),
+            fuser=self._demo_ref("demo_product_fuser"),
+            toner=self._demo_ref("demo_product_toner"),
+            labour=self._demo_ref("demo_product_labour"),
+            travel=self._demo_ref("demo_product_travel"),
+            black_pages=self._demo_ref("demo_product_black_pages"),
             warehouse=self.env.ref("stock.warehouse0"),
         )
         # what an hour of a technician and a call-out cost the company
         story["labour"].standard_price = 48.0
         story["travel"].standard_price = 30.0
-        equipment = self._ref("demo_categ_equipment")
-        spares = self._ref("demo_categ_spares")
+        equipment = self._demo_ref("demo_categ_equipment")
+        spares = self._demo_ref("demo_categ_spares")
         story["mx6000"] = Product.create(
             {
                 "name": "Colour Copier MX-6000",
@@ -185,12 +191,12 @@ class ResCompany(models.Model):
                 "tracking": "serial",
                 "categ_id": equipment.id,
                 "serial_service_managed": True,
-                "warranty_policy_id": self._ref("demo_warranty_policy_copier").id,
+                "warranty_policy_id": self._demo_ref("demo_warranty_policy_copier").id,
                 "meter_type_ids": [
                     Command.set(
                         [
-                            self._ref("meter_type_black").id,
-                            self._ref("meter_type_color").id,
+                            self._demo_ref("meter_type_black").id,
+                            self._demo_ref("meter_type_color").id,
                         ]
                     )
                 ],
@@ -253,7 +259,7 @@ class ResCompany(models.Model):
                     "password": "priya.technician",
                     "email": "priya.shah@example.com",
                     "groups_id": [
-                        Command.link(self._ref("group_service_technician").id)
+                        Command.link(self._demo_ref("group_service_technician").id)
                     ],
                     "service_skill_categ_ids": [Command.set([equipment.id, spares.id])],
                     "service_zip_prefixes": "LS, HG",
@@ -283,8 +289,8 @@ class ResCompany(models.Model):
             }
         )
         setup._create_vans()
-        tom = self._ref("demo_user_technician_tom")
-        alice = self._ref("demo_user_technician_alice")
+        tom = self._demo_ref("demo_user_technician_tom")
+        alice = self._demo_ref("demo_user_technician_alice")
         story["technicians"] = {"BS": tom, "BA": tom, "YO": alice, "LS": priya}
         story["technicians"]["HG"] = priya
         # the vans' stock of consumables and pumps, counted in
@@ -390,7 +396,7 @@ class ResCompany(models.Model):
                 waves.append((later, customer, lots[split:]))
             units += [(lot, customer, plan) for lot in lots]
         harbour_units = new_lots(story["mx6000"], "MX6", 2)
-        harbour = self._ref("demo_customer_harbour")
+        harbour = self._demo_ref("demo_customer_harbour")
         waves.append((today - timedelta(days=250), harbour, harbour_units))
         units += [(lot, harbour, "click") for lot in harbour_units]
         story["units"] = units
@@ -443,15 +449,15 @@ class ResCompany(models.Model):
                     day - timedelta(days=14),
                 )
             received |= todo
-            delivery = self._transfer(
+            delivery = self._demo_transfer(
                 warehouse.out_type_id,
                 partner,
                 stock,
                 customer_location,
-                self._by_product(lots | components),
+                self._demo_by_product(lots | components),
             )
-            self._date_picking(delivery, day)
-            lots.write({"delivery_date": day})
+            self._demo_date_picking(delivery, day)
+            (lots | components).write({"delivery_date": day})
             boilers = lots.filtered(lambda lot: lot.product_id == story["boiler"])
             boilers.write({"installation_date": day + timedelta(days=3)})
             lots.equipment_id.write({"effective_date": day})
@@ -488,9 +494,9 @@ class ResCompany(models.Model):
             ("demo_delivery_harbour", 430),
             ("demo_delivery_northfield", 300),
         ):
-            picking = self._ref(xmlid)
+            picking = self._demo_ref(xmlid)
             day = today - timedelta(days=days)
-            self._date_picking(picking, day)
+            self._demo_date_picking(picking, day)
             lots = picking.move_line_ids.lot_id
             if picking.picking_type_id.code == "incoming":
                 lots.write({"receipt_date": day})
@@ -500,14 +506,14 @@ class ResCompany(models.Model):
                     lambda lot: lot.product_id == story["boiler"]
                 ).installation_date = day + timedelta(days=3)
                 lots.equipment_id.write({"effective_date": day})
-        copier_2 = self._ref("demo_lot_copier_2")
+        copier_2 = self._demo_ref("demo_lot_copier_2")
         story["first_units"] = [
-            (self._ref("demo_lot_copier_1"), today - timedelta(days=430)),
+            (self._demo_ref("demo_lot_copier_1"), today - timedelta(days=430)),
             (copier_2, today - timedelta(days=300)),
-            (self._ref("demo_lot_boiler_1"), today - timedelta(days=300)),
+            (self._demo_ref("demo_lot_boiler_1"), today - timedelta(days=300)),
         ]
 
-    def _by_product(self, lots):
+    def _demo_by_product(self, lots):
         by_product = {}
         for lot in lots:
             qty, grouped = by_product.get(lot.product_id, (0, self.env["stock.lot"]))
@@ -516,22 +522,25 @@ class ResCompany(models.Model):
 
     def _demo_receive(self, story, vendor, lots, day):
         warehouse = story["warehouse"]
-        receipt = self._transfer(
+        receipt = self._demo_transfer(
             warehouse.in_type_id,
             vendor,
             self.env.ref("stock.stock_location_suppliers"),
             warehouse.lot_stock_id,
-            self._by_product(lots),
+            self._demo_by_product(lots),
         )
-        self._date_picking(receipt, day)
+        self._demo_date_picking(receipt, day)
         lots.write({"receipt_date": day})
         return receipt
 
     # --- contracts: three templates, a contract per customer ------------------
     def _demo_templates(self, story):
         Template = self.env["sale.subscription.template"]
-        black, colour = self._ref("meter_type_black"), self._ref("meter_type_color")
-        consumables = self._ref("demo_categ_consumables")
+        black, colour = (
+            self._demo_ref("meter_type_black"),
+            self._demo_ref("meter_type_color"),
+        )
+        consumables = self._demo_ref("demo_categ_consumables")
         # invoices made as drafts, posted by the billing clerk (each posted
         # invoice of a sending mode would be rendered as a PDF at once)
         common = {
@@ -692,10 +701,10 @@ class ResCompany(models.Model):
                 plan = "care"
             groups.setdefault((customer, plan), self.env["stock.lot"])
             groups[(customer, plan)] |= unit
-        northfield = self._ref("demo_customer_northfield")
-        groups[(northfield, "care")] = self._ref("demo_lot_copier_2") | self._ref(
-            "demo_lot_boiler_1"
-        )
+        northfield = self._demo_ref("demo_customer_northfield")
+        groups[(northfield, "care")] = self._demo_ref(
+            "demo_lot_copier_2"
+        ) | self._demo_ref("demo_lot_boiler_1")
         prices = {"click": 25.0, "pooled": 45.0, "care": 35.0}
         plans = {
             "click": story["plans"]["PLAN-CLICK"],
@@ -710,7 +719,7 @@ class ResCompany(models.Model):
                 {
                     "partner_id": customer.id,
                     "template_id": templates[plan].id,
-                    "pricelist_id": self._ref("demo_pricelist_service").id,
+                    "pricelist_id": self._demo_ref("demo_pricelist_service").id,
                     "date_start": start,
                     "sale_subscription_line_ids": [
                         Command.create(
@@ -730,23 +739,28 @@ class ResCompany(models.Model):
             contract.covered_lot_ids = lots
             # the first invoice on the first day of the contract
             contract.recurring_next_date = contract.date_start
-        harbour = self._ref("demo_contract_harbour")
+        harbour = self._demo_ref("demo_contract_harbour")
         harbour.recurring_next_date = harbour.date_start
         story["contracts"] = contracts | harbour
 
     # --- twelve months and more: readings, then the month's billing run ------
     def _demo_months(self, story):
         rng, today = story["rng"], story["today"]
-        black, colour = self._ref("meter_type_black"), self._ref("meter_type_color")
+        black, colour = (
+            self._demo_ref("meter_type_black"),
+            self._demo_ref("meter_type_color"),
+        )
         Reading = self.env["serial.meter.reading"]
         delivered = dict(story["delivered"])
-        # only the units the demo reads month after month (not the XML's)
+        # the units read month after month: the new ones, and the XML's
+        # boiler (its copiers have the readings of the XML)
         units = [unit for unit, _customer, _plan in story["units"]]
+        units.append(self._demo_ref("demo_lot_boiler_1"))
         portal_of = {}
-        harbour = self._ref("demo_customer_harbour")
+        harbour = self._demo_ref("demo_customer_harbour")
         for unit, customer, _plan in story["units"]:
             if customer == harbour:
-                portal_of[unit] = self._ref("demo_user_portal_harbour")
+                portal_of[unit] = self._demo_ref("demo_user_portal_harbour")
             elif customer == story["customers"][4][0]:
                 portal_of[unit] = story["minster_portal"]
         volumes, values = {}, {}
@@ -773,7 +787,9 @@ class ResCompany(models.Model):
             and unit.product_id == story["mx6000"]
             and unit not in portal_of
         ]
-        spike_unit, missed_unit = clickers[0], clickers[1]
+        # the longest in the field: months of history before the missed one
+        clickers.sort(key=lambda unit: (delivered[unit], unit.id))
+        missed_unit, spike_unit = clickers[0], clickers[1]
         last_bill = today.replace(day=1)
         missed_bill = last_bill - relativedelta(months=3)
         # baselines the day after each delivery
@@ -888,7 +904,7 @@ class ResCompany(models.Model):
     def _demo_technician(self, story, unit):
         zip_code = (unit.site_id or unit.customer_id).zip or ""
         return story["technicians"].get(
-            zip_code[:2].strip(), self._ref("demo_user_technician_alice")
+            zip_code[:2].strip(), self._demo_ref("demo_user_technician_alice")
         )
 
     def _demo_job_lines(self, story, job, unit, kind):
@@ -941,7 +957,7 @@ class ResCompany(models.Model):
             )
             job.action_complete_job()
             done = datetime.combine(day, time(11, 30))
-            self._set_dates(
+            self._demo_set_dates(
                 "maintenance_request",
                 job.ids,
                 {
@@ -952,8 +968,10 @@ class ResCompany(models.Model):
                 },
             )
             moves = job.service_line_ids.move_id
-            self._set_dates("stock_move", moves.ids, {"date": done})
-            self._set_dates("stock_move_line", moves.move_line_ids.ids, {"date": done})
+            self._demo_set_dates("stock_move", moves.ids, {"date": done})
+            self._demo_set_dates(
+                "stock_move_line", moves.move_line_ids.ids, {"date": done}
+            )
             invoices = job.invoice_ids.filtered(lambda move: move.state == "draft")
             if invoices:
                 invoices.write({"invoice_date": day})
@@ -966,7 +984,7 @@ class ResCompany(models.Model):
         count, made and completed day after day as they happened."""
         rng, today = story["rng"], story["today"]
         story["spares"] = list(story["spare_fusers"]) + list(
-            self._ref("demo_lot_fuser_1") | self._ref("demo_lot_fuser_2")
+            self._demo_ref("demo_lot_fuser_1") | self._demo_ref("demo_lot_fuser_2")
         )
         faults = {
             "copier": [
@@ -980,7 +998,7 @@ class ResCompany(models.Model):
         specs = []  # (day, kind, unit, name or meter job)
         for unit, delivered in story["delivered"]:
             family = "boiler" if unit.product_id == story["boiler"] else "copier"
-            rate = 0.5 if family == "boiler" else 1.1
+            rate = 0.8 if family == "boiler" else 1.1
             day = delivered + timedelta(days=20)
             while day < today - timedelta(days=2):
                 if rng.random() < rate * 60 / 365.25:
@@ -1028,7 +1046,7 @@ class ResCompany(models.Model):
             job.service_line_ids.filtered(
                 lambda line: line.line_type in ("part", "consumable")
             ).location_id = technician.van_location_id
-            self._set_dates("maintenance_request", job.ids, {"request_date": day})
+            self._demo_set_dates("maintenance_request", job.ids, {"request_date": day})
             return job
         job = self.env["maintenance.request"].create(
             {
@@ -1112,19 +1130,19 @@ class ResCompany(models.Model):
                 )
                 to_complete.append((job, day))
         recall_start = datetime.combine(today - timedelta(days=20), time(9, 0))
-        self._set_dates(
+        self._demo_set_dates(
             "maintenance_request",
             recall.request_ids.ids,
             {"request_date": recall_start.date()},
         )
         self._demo_complete(story, to_complete)
-        self._set_dates("serial_recall", recall.ids, {"create_date": recall_start})
+        self._demo_set_dates("serial_recall", recall.ids, {"create_date": recall_start})
 
     def _demo_supplies(self, story):
         """The MX-4000's toner: each copier had one delivered in the last
         weeks, the busiest first (none is due again)."""
         today = story["today"]
-        copiers = self._ref("demo_lot_copier_2") | self.env["stock.lot"].union(
+        copiers = self._demo_ref("demo_lot_copier_2") | self.env["stock.lot"].union(
             *(
                 unit
                 for unit, _day in story["delivered"]
@@ -1138,9 +1156,9 @@ class ResCompany(models.Model):
                 move.quantity = move.product_uom_qty
             picking.with_context(skip_sms=True).button_validate()
             day = today - timedelta(days=2 + 5 * index)
-            self._set_dates(
+            self._demo_set_dates(
                 "sale_order",
                 order.ids,
                 {"date_order": datetime.combine(day - timedelta(days=2), time(9, 0))},
             )
-            self._date_picking(picking, day)
+            self._demo_date_picking(picking, day)
