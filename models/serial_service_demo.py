@@ -803,6 +803,7 @@ class ResCompany(models.Model):
         )
         bill_day = min(delivered.values()).replace(day=1) + relativedelta(months=1)
         contracts = story["contracts"]
+        last_read = {unit: delivered[unit] + timedelta(days=1) for unit in units}
         while bill_day <= today:
             read_day = bill_day - timedelta(days=rng.randint(2, 5))
             batch = []
@@ -811,8 +812,11 @@ class ResCompany(models.Model):
                     continue
                 if unit == missed_unit and bill_day == missed_bill:
                     continue
+                # a month's usage, pro rata of the days since the last read
+                share = min((read_day - last_read[unit]).days / 30.4, 2.0)
+                last_read[unit] = read_day
                 for meter in unit.product_id.meter_type_ids:
-                    month = volumes[unit, meter] * rng.uniform(0.75, 1.25)
+                    month = volumes[unit, meter] * share * rng.uniform(0.75, 1.25)
                     if unit == spike_unit and bill_day == last_bill and meter == black:
                         month *= 9
                     values[unit, meter] += int(month)
