@@ -106,6 +106,7 @@
         "demo/serial_service_visit_demo.xml",
         "demo/dispatch_demo.xml",
         "demo/serial_service_supplies_demo.xml",
+        "demo/serial_service_demo_year.xml",
     ],
     "external_dependencies": {
         "python": ["python-barcode", "xlsxwriter", "qrcode"],

@@ -86,3 +86,4 @@ from . import stock_lot_portal
 from . import maintenance_request_portal
 from . import serial_installed_base_import_job
 from . import serial_installed_base_import_job_line
+from . import serial_service_demo

@@ -61,3 +61,4 @@ from . import test_fuzz_inputs
 from . import test_usage_billing_exact
 from . import test_security_meters
 from . import test_installed_base_import_job
+from . import test_demo_data

@@ -122,7 +122,14 @@ class TestSuppliesDeviceApi(SuppliesCase, HttpCase):
         return response
 
     def _all_supply_orders(self):
-        return self.env["sale.order"].search([("is_supply_order", "=", True)])
+        # every supplies order of this test's serials (not the demo data's)
+        lots = self.covered | self.uncovered | self.foreign | self.alien
+        return self.env["sale.order"].search(
+            [
+                ("is_supply_order", "=", True),
+                ("order_line.supply_lot_id", "in", lots.ids),
+            ]
+        )
 
     def test_low_level_orders_for_the_unit_s_customer_once(self):
         body = {
