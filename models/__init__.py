@@ -86,4 +86,7 @@ from . import stock_lot_portal
 from . import maintenance_request_portal
 from . import serial_installed_base_import_job
 from . import serial_installed_base_import_job_line
-from . import serial_service_demo
+from . import res_company_demo_year
+from . import res_company_demo_units
+from . import res_company_demo_billing
+from . import res_company_demo_jobs

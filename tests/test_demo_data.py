@@ -1,6 +1,6 @@
 """The demo year as installed: what someone evaluating the add-on sees after
 `bash tools/setup.sh` must look like a year of a real dealer, with believable
-numbers in every report and on the dashboard (models/serial_service_demo.py).
+numbers in every report and on the dashboard (models/res_company_demo_*.py).
 Skipped when the database has no demo data."""
 
 from odoo import fields
