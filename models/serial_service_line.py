@@ -263,6 +263,23 @@ class SerialServiceLine(models.Model):
                     )
                 )
 
+    @api.constrains("removed_lot_id", "request_id")
+    def _check_removed_part_in_unit(self):
+        """The part a line replaces comes out of the job's unit: completion
+        moves it from the customer to the defective returns, so it must be a
+        part installed in that unit, never another customer's serial."""
+        for line in self.filtered("removed_lot_id"):
+            unit = line.request_id.lot_id
+            if not unit or line.removed_lot_id.parent_lot_id != unit:
+                raise ValidationError(
+                    self.env._(
+                        "%(part)s is not installed in %(unit)s: a line replaces "
+                        "a part taken out of the job's unit.",
+                        part=line.removed_lot_id.display_name,
+                        unit=unit.display_name or self.env._("the job's unit"),
+                    )
+                )
+
     # --- frozen lines: what completion sets is final ---
     @api.model_create_multi
     def create(self, vals_list):

@@ -6,7 +6,7 @@ nothing is added to a completed job; consultants use the coverage simulator."""
 from datetime import timedelta
 
 from odoo import Command, fields
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, tagged
 
 from .common import SerialServiceCase
@@ -156,6 +156,41 @@ class TestTrustJobLines(TrustJobsCase):
             )
         job.invalidate_recordset()
         self.assertEqual(len(job.service_line_ids), count)
+
+    def test_technician_cannot_replace_a_part_of_another_unit(self):
+        """The removed part leaves the customer for the defective returns at
+        completion: naming another customer's installed part is refused."""
+        other_unit = self._make_lots(self.product_unit, ["TRUST-OTHER"])
+        other_part, own_part, spare = self._make_lots(
+            self.product_part, ["TRUST-OTHER-FU", "TRUST-OWN-FU", "TRUST-SPARE"]
+        )
+        self._receive(other_unit | other_part | own_part)
+        self._deliver(other_unit | other_part, partner=self.other_customer)
+        self._deliver(own_part)
+        other_part.parent_lot_id = other_unit
+        own_part.parent_lot_id = self.unit
+        self.env["stock.quant"]._update_available_quantity(
+            self.product_part, self.van, 1, lot_id=spare
+        )
+        job = self._job(lines=[{"product_id": self.labour.id}])
+        Line = self.env["serial.service.line"].with_user(self.technician)
+        values = {
+            "request_id": job.id,
+            "product_id": self.product_part.id,
+            "lot_id": spare.id,
+            "location_id": self.van.id,
+        }
+        with self.assertRaises(ValidationError):
+            Line.create(dict(values, removed_lot_id=other_part.id))
+        line = Line.create(dict(values, removed_lot_id=own_part.id))
+        with self.assertRaises(ValidationError):
+            line.write({"removed_lot_id": other_part.id})
+        line.invalidate_recordset()
+        self.assertEqual(line.removed_lot_id, own_part)
+        job.invalidate_recordset()
+        self.assertEqual(len(job.service_line_ids), 2)
+        self.assertEqual(other_part.parent_lot_id, other_unit)
+        self.assertEqual(other_part.location_id, other_unit.location_id)
 
     def test_the_contract_decides_and_technicians_cannot_undo_it(self):
         job = self._job(lot=self.covered_unit)
