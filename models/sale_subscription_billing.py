@@ -356,7 +356,7 @@ class SaleSubscription(models.Model):
         """The journal amounts Odoo's invoice engine gives a product line of a
         customer invoice in the company's currency (its untaxed subtotal,
         negative), given with the line so that the engine need not write
-        them on each line after creating it (about 1.7 ms a line, measured:
+        them on each line after creating it (a write per line, measured in
         BENCHMARKS.md). The engine still computes the line's taxes and
         rewrites these amounts wherever its own differ (a tax included in the
         price, say): they only save work when they are right."""
@@ -415,7 +415,10 @@ class SaleSubscription(models.Model):
             if Model.search_count([], limit=1)
             else {"analytic_distribution": False},
             "company_currency": company_currency
-            if all(j.currency_id in (company_currency, j.browse()) for j in journals)
+            if all(
+                j.currency_id in (company_currency, j.currency_id.browse())
+                for j in journals
+            )
             else False,
         }
 

@@ -147,6 +147,34 @@ class TestBillingEngineValues(SerialServiceCase):
         self.assertEqual(rental.price_subtotal, 79.54)
         self.assertEqual(rental.balance, -79.54)
 
+    def test_line_amounts_are_given_in_the_company_currency(self):
+        """The amounts go with the lines when the invoices are in the
+        company's currency (a journal without a currency of its own), and
+        not when a journal bills in another currency."""
+        contract = self._contract(["ENG-C1"])
+        currency = self.env.company.currency_id
+        defaults = contract._get_invoice_batch_defaults()
+        self.assertEqual(defaults["company_currency"], currency)
+        vals_list, _usage = contract._prepare_invoices_batch_vals(
+            contract._read_unbilled_readings()
+        )
+        lines = [command[2] for command in vals_list[0]["invoice_line_ids"]]
+        self.assertTrue(lines)
+        for line in lines:
+            self.assertIn("amount_currency", line)
+            self.assertEqual(line["balance"], line["amount_currency"])
+        other = self.env["res.currency"].search([("id", "!=", currency.id)], limit=1)
+        journal = self.env["account.journal"].create(
+            {
+                "name": "Foreign sales",
+                "code": "FSAL",
+                "type": "sale",
+                "currency_id": other.id,
+            }
+        )
+        contract.journal_id = journal
+        self.assertFalse(contract._get_invoice_batch_defaults()["company_currency"])
+
     def test_time_budget_fits_the_cron_worker_limits(self):
         Sub = self.env["sale.subscription"]
         limits = {
