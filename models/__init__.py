@@ -90,3 +90,5 @@ from . import res_company_demo_year
 from . import res_company_demo_units
 from . import res_company_demo_billing
 from . import res_company_demo_jobs
+from . import serial_service_line_frozen
+from . import serial_installed_base_import_job_withdraw

@@ -1,4 +1,6 @@
-from odoo import Command
+from contextlib import contextmanager
+
+from odoo import SUPERUSER_ID, Command, api
 from odoo.tests import TransactionCase, new_test_user
 
 
@@ -61,6 +63,32 @@ def _tariff_vals(tariff):
             for from_qty, price_unit in tiers
         ]
     return tariff
+
+
+class TwoCursorsMixin:
+    """Transactions of their own beside the test's, for races between two
+    users, workers or cron threads (the test class is a TransactionCase)."""
+
+    @contextmanager
+    def _cursor(self):
+        """A second transaction of its own, rolled back unless committed, with a
+        lock timeout so that a lock that waits where it must not fails the
+        test instead of hanging it."""
+        cr = self.registry.cursor()
+        try:
+            cr.execute("SET LOCAL lock_timeout = '10s'")
+            yield api.Environment(cr, SUPERUSER_ID, {})
+        finally:
+            cr.rollback()
+            cr.close()
+
+    def _committed(self, func):
+        """Run func(env) in a cursor of its own and commit it."""
+        with self.registry.cursor() as cr:
+            result = func(api.Environment(cr, SUPERUSER_ID, {}))
+            # the other cursors must see the data: a real commit
+            cr.commit()  # pylint: disable=invalid-commit
+            return result
 
 
 class SerialServiceCase(TransactionCase):

@@ -3,39 +3,17 @@ workers would run them. The data each scenario needs is committed in its own
 cursor (the test's own transaction is invisible to other cursors) and deleted
 again at the end."""
 
-from contextlib import contextmanager
 from datetime import timedelta
 
-from odoo import SUPERUSER_ID, Command, api, fields
+from odoo import Command, fields
 from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
 
-from .common import create_contract
+from .common import TwoCursorsMixin, create_contract
 
 
 @tagged("post_install", "-at_install")
-class TestConcurrency(TransactionCase):
-    @contextmanager
-    def _cursor(self):
-        """A second transaction of its own, rolled back unless committed, with a
-        lock timeout so that a missing NOWAIT/SKIP LOCKED fails the test
-        instead of hanging it."""
-        cr = self.registry.cursor()
-        try:
-            cr.execute("SET LOCAL lock_timeout = '10s'")
-            yield api.Environment(cr, SUPERUSER_ID, {})
-        finally:
-            cr.rollback()
-            cr.close()
-
-    def _committed(self, func):
-        """Run func(env) in a cursor of its own and commit it."""
-        with self.registry.cursor() as cr:
-            result = func(api.Environment(cr, SUPERUSER_ID, {}))
-            # the other cursors must see the data: a real commit
-            cr.commit()  # pylint: disable=invalid-commit
-            return result
-
+class TestConcurrency(TwoCursorsMixin, TransactionCase):
     # ------------------------------------------------------------------
     # Two jobs taking the van's last unit of the same serialised part
     # ------------------------------------------------------------------

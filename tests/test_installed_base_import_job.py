@@ -1,17 +1,15 @@
 import base64
-from contextlib import contextmanager
 from datetime import date
 
-from odoo import SUPERUSER_ID, api
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
-from .common import SerialServiceCase
+from .common import SerialServiceCase, TwoCursorsMixin
 from .test_installed_base_import import HEADER
 
 
 @tagged("post_install", "-at_install")
-class TestInstalledBaseImportJob(SerialServiceCase):
+class TestInstalledBaseImportJob(TwoCursorsMixin, SerialServiceCase):
     """Files above the background threshold: checked in the request, queued,
     applied by the scheduler in batches, all or nothing."""
 
@@ -359,25 +357,6 @@ class TestInstalledBaseImportJob(SerialServiceCase):
         self.assertEqual(len(job.line_ids.lot_id.equipment_id), 8)
 
     # --- two cron threads ----------------------------------------------------
-    @contextmanager
-    def _cursor(self):
-        """A transaction of its own (a cron thread), rolled back unless
-        committed; a lock that waits fails the test instead of hanging it."""
-        cr = self.registry.cursor()
-        try:
-            cr.execute("SET LOCAL lock_timeout = '10s'")
-            yield api.Environment(cr, SUPERUSER_ID, {})
-        finally:
-            cr.rollback()
-            cr.close()
-
-    def _committed(self, func):
-        with self.registry.cursor() as cr:
-            result = func(api.Environment(cr, SUPERUSER_ID, {}))
-            # the other cursors must see the job: a real commit
-            cr.commit()  # pylint: disable=invalid-commit
-            return result
-
     def test_two_cron_threads_never_run_one_job(self):
         job_id = self._committed(
             lambda env: (

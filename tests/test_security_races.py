@@ -6,18 +6,17 @@ deleted again at the end."""
 
 import threading
 import time
-from contextlib import contextmanager
 from datetime import timedelta
 
 import psycopg2.errors
 
-from odoo import SUPERUSER_ID, api, fields, http
+from odoo import fields, http
 from odoo.exceptions import UserError, ValidationError
 from odoo.service.model import retrying
 from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
-from .common import SerialServiceCase
+from .common import SerialServiceCase, TwoCursorsMixin
 
 
 @tagged("post_install", "-at_install")
@@ -143,30 +142,9 @@ class TestSecurityPortalReadingRoute(SerialServiceCase, HttpCase):
 
 
 @tagged("post_install", "-at_install")
-class TestSecurityRaces(TransactionCase):
+class TestSecurityRaces(TwoCursorsMixin, TransactionCase):
     """Two transactions at once. Their data is committed (the test's own
     transaction is invisible to other cursors) and deleted at the end."""
-
-    @contextmanager
-    def _cursor(self):
-        """A second transaction of its own, rolled back unless committed, with a
-        lock timeout so that a lock that waits where it must not fails the
-        test instead of hanging it."""
-        cr = self.registry.cursor()
-        try:
-            cr.execute("SET LOCAL lock_timeout = '10s'")
-            yield api.Environment(cr, SUPERUSER_ID, {})
-        finally:
-            cr.rollback()
-            cr.close()
-
-    def _committed(self, func):
-        """Run func(env) in a cursor of its own and commit it."""
-        with self.registry.cursor() as cr:
-            result = func(api.Environment(cr, SUPERUSER_ID, {}))
-            # the other cursors must see the data: a real commit
-            cr.commit()  # pylint: disable=invalid-commit
-            return result
 
     @staticmethod
     def _snapshot(env):
