@@ -27,6 +27,7 @@ from . import sale_subscription_billing
 from . import res_users
 from . import serial_coverage_rule
 from . import serial_service_line
+from . import serial_service_line_frozen
 from . import sale_subscription_template
 from . import serial_recall
 from . import stock_warehouse
@@ -85,10 +86,9 @@ from . import base_action_lock
 from . import stock_lot_portal
 from . import maintenance_request_portal
 from . import serial_installed_base_import_job
+from . import serial_installed_base_import_job_withdraw
 from . import serial_installed_base_import_job_line
 from . import res_company_demo_year
 from . import res_company_demo_units
 from . import res_company_demo_billing
 from . import res_company_demo_jobs
-from . import serial_service_line_frozen
-from . import serial_installed_base_import_job_withdraw
