@@ -10,7 +10,7 @@ generator rather than the add-on.
 import base64
 import io
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import xlsxwriter
 from dateutil.relativedelta import relativedelta
@@ -270,7 +270,10 @@ def make_contracts(env, catalog, count, tag, metered=True, pooled=False):
     day ago; plain ones bill only their rental line (subscription_oca's own
     invoice)."""
     env = env(context=dict(env.context, tracking_disable=True))
-    today = fields.Date.context_today(env["res.partner"])
+    # due for every side: subscription_oca's cron takes the server's day
+    # (date.today()), this add-on's run the user's; they differ around
+    # midnight, and the contracts are due on the earlier one
+    today = min(fields.Date.context_today(env["res.partner"]), date.today())
     customers = catalog.customers
     template = catalog.metered_template if metered else catalog.plain_template
     contracts = env["sale.subscription"].create(
