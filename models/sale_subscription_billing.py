@@ -309,9 +309,13 @@ class SaleSubscription(models.Model):
             contract._link_usage_readings(
                 invoice.invoice_line_ids, days[contract.id], usage_lines=usage
             )
+        # only a reading to review holds usage: the notes need those alone,
+        # and only the contracts covering their serials
+        to_review = unbilled.filtered(lambda r: r.review_state == "to_review")
         held = {
-            contract.id: contract._get_held_usage_note(days[contract.id], unbilled)
+            contract.id: contract._get_held_usage_note(days[contract.id], to_review)
             for contract in self
+            if contract.covered_lot_ids & to_review.lot_id
         }
         held = {contract_id: note for contract_id, note in held.items() if note}
         if held:

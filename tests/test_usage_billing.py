@@ -349,6 +349,36 @@ class TestUsageBilling(SerialServiceCase):
         self.assertEqual(by_serial["Black (bill) of BIL-1"].quantity, 500300)
         self.assertTrue(spike.invoice_line_id)
 
+    def test_scheduler_names_the_held_spike_on_its_contract_only(self):
+        """The batched run: the contract whose serial is held is invoiced
+        without its usage and says why in its chatter; the other contract of
+        the batch bills its usage and gets no such note."""
+        held_lot, clean_lot = self.lots[:2]
+        held_contract = self._contract(held_lot, {"price_unit": 0.1})
+        clean_contract = self._contract(clean_lot, {"price_unit": 0.1})
+        self._read(held_lot, 40, 1000)
+        self._read(held_lot, 30, 1100)
+        self._read(held_lot, 20, 1200)
+        spike = self._read(held_lot, 10, 900150)
+        self._read(clean_lot, 20, 100)
+        self._read(clean_lot, 10, 150)
+        self.assertEqual(spike.review_state, "to_review")
+        self.env["sale.subscription"].cron_subscription_management()
+        self.assertEqual(len(held_contract.invoice_ids), 1)
+        self.assertFalse(self._usage_lines(held_contract.invoice_ids))
+        self.assertFalse(spike.invoice_line_id)
+        held_notes = " ".join(
+            str(body) for body in held_contract.message_ids.mapped("body")
+        )
+        self.assertIn("Usage held for review", held_notes)
+        self.assertIn(held_lot.name, held_notes)
+        self.assertIn("900150", held_notes)
+        self.assertEqual(self._usage_lines(clean_contract.invoice_ids).quantity, 50.0)
+        clean_notes = " ".join(
+            str(body) for body in clean_contract.message_ids.mapped("body")
+        )
+        self.assertNotIn("Usage held for review", clean_notes)
+
     def test_corrected_spike_releases_billing(self):
         lot = self.lots[0]
         contract = self._contract(lot, {"price_unit": 0.1})
