@@ -69,7 +69,7 @@ class SaleSubscription(models.Model):
         tells Odoo to call the job again while due contracts remain. When none
         remains, the ended contracts are closed and those whose start has come
         are started and invoiced, as subscription_oca does."""
-        today = fields.Date.context_today(self)
+        today = self._get_billing_day()
         if time_budget is None:
             time_budget = self._get_billing_time_budget()
         done, remaining, _failed = self._bill_due_contracts(
@@ -79,6 +79,14 @@ class SaleSubscription(models.Model):
         if not remaining:
             self._close_ended_contracts(today)
             self._start_contracts(today)
+
+    @api.model
+    def _get_billing_day(self):
+        """The day the scheduler bills up to: subscription_oca's (the server's
+        day), on which it also sets a started contract's next invoice date.
+        The user's day would differ from it around midnight and skip, until
+        the next day, a contract started today."""
+        return fields.Date.today()
 
     @api.model
     def _get_billing_time_budget(self):
@@ -118,7 +126,7 @@ class SaleSubscription(models.Model):
     def _cron_usage_billing(self, batch_size=BILLING_BATCH_SIZE, time_budget=None):
         """The billing step of the scheduled job; returns the contracts that
         failed."""
-        today = fields.Date.context_today(self)
+        today = self._get_billing_day()
         return self._bill_due_contracts(today, batch_size, time_budget)[2]
 
     @api.model

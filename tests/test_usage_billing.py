@@ -316,6 +316,19 @@ class TestUsageBilling(SerialServiceCase):
         self.env["sale.subscription"].cron_subscription_management()
         self.assertEqual(len(bad.activity_ids), 1)
 
+    def test_scheduler_bills_a_contract_started_today_in_any_timezone(self):
+        """subscription_oca dates a started contract's first invoice on the
+        server's day: the scheduler bills it that day, whatever the user's
+        time zone says the date is (a zone whose date differs from the
+        server's now is chosen, behind it when one is)."""
+        now = fields.Datetime.now()
+        zone = "Etc/GMT+12" if now.hour < 12 else "Pacific/Kiritimati"
+        self.env.user.tz = zone
+        contract = self._contract(self.lots[0], {"price_unit": 0.1})
+        self.assertEqual(contract.recurring_next_date, fields.Date.today())
+        self.env["sale.subscription"].cron_subscription_management()
+        self.assertEqual(len(contract.invoice_ids), 1)
+
     # --- held readings ------------------------------------------------------
     def test_held_spike_is_not_billed_until_approved(self):
         lot1, lot2 = self.lots[:2]
