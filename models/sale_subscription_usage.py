@@ -183,11 +183,12 @@ class SaleSubscription(models.Model):
         if unbilled is None:
             unbilled = self._read_unbilled_readings(until=day)
         until = fields.Datetime.to_datetime(day) + relativedelta(days=1)
-        lots, meters = self.covered_lot_ids, self.usage_tariff_ids.meter_type_id
+        lot_ids = set(self.covered_lot_ids.ids)
+        meter_ids = set(self.usage_tariff_ids.meter_type_id.ids)
         return unbilled.filtered(
             lambda r: (
-                r.lot_id in lots
-                and r.meter_type_id in meters
+                r.lot_id.id in lot_ids
+                and r.meter_type_id.id in meter_ids
                 and r.reading_date < until
             )
         )
@@ -197,9 +198,9 @@ class SaleSubscription(models.Model):
         """{(serial, meter): first reading to review} among these readings:
         it and the later ones of its serial and meter wait for the review."""
         held = {}
-        for reading in readings.sorted(lambda r: (r.reading_date, r.id)):
-            if reading.review_state == "to_review":
-                held.setdefault((reading.lot_id, reading.meter_type_id), reading)
+        to_review = readings.filtered(lambda r: r.review_state == "to_review")
+        for reading in to_review.sorted(lambda r: (r.reading_date, r.id)):
+            held.setdefault((reading.lot_id, reading.meter_type_id), reading)
         return held
 
     def _get_held_usage_note(self, day=None, unbilled=None):

@@ -32,15 +32,20 @@ class SaleSubscription(models.Model):
             last_billed = self._read_last_billed_readings()
         readings = self._get_own_unbilled(day, unbilled)
         held = self._get_held_readings(readings)
-        readings = readings.filtered(
-            lambda r: (
-                (r.lot_id, r.meter_type_id) not in held
-                or r.reading_date < held[r.lot_id, r.meter_type_id].reading_date
+        if held:
+            readings = readings.filtered(
+                lambda r: (
+                    (r.lot_id, r.meter_type_id) not in held
+                    or r.reading_date < held[r.lot_id, r.meter_type_id].reading_date
+                )
             )
-        )
-        by_key = defaultdict(lambda: self.env["serial.meter.reading"])
+        ids_by_key = defaultdict(list)
         for reading in readings:
-            by_key[reading.lot_id, reading.meter_type_id] |= reading
+            ids_by_key[reading.lot_id, reading.meter_type_id].append(reading.id)
+        by_key = defaultdict(
+            readings.browse,
+            {key: readings.browse(ids) for key, ids in ids_by_key.items()},
+        )
         # real readings below the estimates billed before them: corrections
         allocations = readings._get_true_up_allocations()
         result, sequence = [], USAGE_SEQUENCE
@@ -96,8 +101,16 @@ class SaleSubscription(models.Model):
         usage = sum(readings.mapped("delta")) + credited
         included = tariff.included_qty
         billable = max(usage - included, 0.0)
-        segments = tariff._price_segments(billable)
-        amount = sum(self._get_billed_amount(qty, price) for qty, price in segments)
+        segments = tariff._price_segments(billable) or [(0.0, 0.0)]
+        digits = self.env["decimal.precision"].precision_get("Product Price")
+        segment_vals = [
+            self._get_usage_amount_vals(qty, price, digits) for qty, price in segments
+        ]
+        # what the lines bill, each unit price rounded as the invoice rounds it
+        amount = sum(
+            vals["quantity"] * float_round(vals["price_unit"], digits)
+            for vals in segment_vals
+        )
         if len(lots) == 1:
             period = self._get_usage_line_label(
                 tariff, lots, readings, start, usage, billable
@@ -112,10 +125,12 @@ class SaleSubscription(models.Model):
                 "name": period
                 if not index
                 else f"{tariff.product_id.name}: {qty:g} x {price:g}",
-                **self._get_usage_amount_vals(qty, price),
+                **amount_vals,
                 "sequence": sequence + index,
             }
-            for index, (qty, price) in enumerate(segments or [(0.0, 0.0)])
+            for index, ((qty, price), amount_vals) in enumerate(
+                zip(segments, segment_vals, strict=True)
+            )
         ]
         if amount < tariff.minimum_amount:
             lines.append(
@@ -186,25 +201,19 @@ class SaleSubscription(models.Model):
         return period
 
     @api.model
-    def _get_usage_amount_vals(self, qty, price):
+    def _get_usage_amount_vals(self, qty, price, digits=None):
         """Quantity and unit price of a usage line billing qty units at price.
         A price with more decimals than an invoice line's unit price keeps
         ("Product Price": 0.0085 a page, where invoices keep 2 decimals) is
         billed as one unit at the exact amount (3,457 x 0.0085 = 29.3845),
         which Odoo rounds as any amount (29.38); the units and the price are
-        in the line's label. Any other price: qty units at price."""
-        digits = self.env["decimal.precision"].precision_get("Product Price")
+        in the line's label. Any other price: qty units at price.
+        digits: the "Product Price" precision, when the caller read it."""
+        if digits is None:
+            digits = self.env["decimal.precision"].precision_get("Product Price")
         if float_compare(float_round(price, digits), price, precision_digits=9):
             return {"quantity": 1.0, "price_unit": qty * price}
         return {"quantity": qty, "price_unit": price}
-
-    @api.model
-    def _get_billed_amount(self, qty, price):
-        """What a usage line of qty units at price bills (see
-        `_get_usage_amount_vals`), rounded as the invoice rounds it."""
-        vals = self._get_usage_amount_vals(qty, price)
-        digits = self.env["decimal.precision"].precision_get("Product Price")
-        return vals["quantity"] * float_round(vals["price_unit"], digits)
 
     def _prepare_true_up_line_vals(self, tariff, credits, sequence):
         """Lines crediting estimates proved too high by a real reading.
