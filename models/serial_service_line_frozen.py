@@ -13,11 +13,22 @@ class SerialServiceLine(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         self._check_jobs_open([vals.get("request_id") for vals in vals_list])
+        Job = self.env["maintenance.request"]
+        for vals in vals_list:
+            request_id = vals.get("request_id")
+            if isinstance(request_id, int):
+                self._check_job_values(vals, Job.browse(request_id))
         return super().create(vals_list)
 
     def write(self, vals):
         if vals.get("request_id"):
             self._check_jobs_open([vals["request_id"]])
+        self._check_job_values(
+            vals,
+            self.env["maintenance.request"].browse(vals["request_id"])
+            if vals.get("request_id")
+            else self.request_id,
+        )
         self._check_frozen_write(vals)
         self._check_bookkeeping_write(vals)
         self._check_line_type_write(vals)
@@ -37,6 +48,42 @@ class SerialServiceLine(models.Model):
                     job=done[0].name,
                 )
             )
+
+    # --- the job's values the line stores: they follow the job ---
+    @api.model
+    def _job_value_fields(self):
+        """{line field: job field} of the job's values each line stores, to
+        search and group lines by them: set from the job, never by a write on
+        the line (a part booked on another unit, company or day)."""
+        return {
+            "company_id": "company_id",
+            "unit_lot_id": "lot_id",
+            "service_date": "request_date",
+        }
+
+    @api.model
+    def _check_job_values(self, vals, jobs):
+        """A user's value for one of the job's values is refused unless it is
+        the job's own (as a client may send it); the system's is trusted."""
+        if self.env.su:
+            return
+        for fname, job_fname in self._job_value_fields().items():
+            if fname not in vals:
+                continue
+            value = self._fields[fname].convert_to_cache(vals[fname], self)
+            for job in jobs:
+                expected = job[job_fname]
+                if isinstance(expected, models.BaseModel):
+                    expected = expected.id
+                if (expected or False) != (value or False):
+                    raise UserError(
+                        self.env._(
+                            "%(field)s of a job line is its job's (%(job)s): "
+                            "change it on the job.",
+                            field=self._fields[fname].string,
+                            job=job.name,
+                        )
+                    )
 
     def _check_frozen_write(self, vals):
         """A completed line changes only by completion setting its stock move

@@ -192,6 +192,41 @@ class TestTrustJobLines(TrustJobsCase):
         self.assertEqual(other_part.parent_lot_id, other_unit)
         self.assertEqual(other_part.location_id, other_unit.location_id)
 
+    def test_a_line_keeps_its_jobs_unit_company_and_date(self):
+        """The unit, company and date a line stores are its job's: a
+        technician cannot book a line on another unit or day, at creation or
+        after; sending the job's own values passes."""
+        job = self._job(lines=[{"product_id": self.labour.id}])
+        line = job.service_line_ids.with_user(self.technician)
+        for vals in (
+            {"unit_lot_id": self.covered_unit.id},
+            {"service_date": self.today - timedelta(days=40)},
+            {"company_id": False},
+        ):
+            with self.subTest(vals=vals), self.assertRaises(UserError):
+                line.write(vals)
+        line.write(
+            {
+                "unit_lot_id": job.lot_id.id,
+                "service_date": job.request_date,
+                "company_id": job.company_id.id,
+            }
+        )
+        Line = self.env["serial.service.line"].with_user(self.technician)
+        with self.assertRaises(UserError):
+            Line.create(
+                {
+                    "request_id": job.id,
+                    "product_id": self.labour.id,
+                    "unit_lot_id": self.covered_unit.id,
+                }
+            )
+        line.invalidate_recordset()
+        self.assertEqual(line.unit_lot_id, job.lot_id)
+        self.assertEqual(line.service_date, job.request_date)
+        job.invalidate_recordset()
+        self.assertEqual(len(job.service_line_ids), 1)
+
     def test_the_contract_decides_and_technicians_cannot_undo_it(self):
         job = self._job(lot=self.covered_unit)
         labour = job.service_line_ids.filtered(
