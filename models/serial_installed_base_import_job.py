@@ -9,6 +9,7 @@ from markupsafe import Markup
 
 from odoo import Command, api, fields, models, modules
 from odoo.exceptions import UserError
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL
 
 _logger = logging.getLogger(__name__)
@@ -281,6 +282,14 @@ class SerialInstalledBaseImportJob(models.Model):
             try:
                 with self.env.cr.savepoint():
                     self._apply_lines(lines)
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+                # another transaction changed the same serials at once: not the
+                # file's fault; the rows stay staged and the scheduler runs the
+                # batch again (Odoo rolls the call back and retries the job)
+                _logger.info(
+                    "%s: rows %s met a concurrent update", self.name, lines[0].row
+                )
+                raise
             except Exception as error:  # the savepoint undid the whole batch
                 _logger.info("%s: rows %s failed: %s", self.name, lines[0].row, error)
                 self._fail_batch(lines, self._error_text(error))

@@ -1,5 +1,8 @@
 import base64
 from datetime import date
+from unittest.mock import patch
+
+import psycopg2.errors
 
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
@@ -276,6 +279,30 @@ class TestInstalledBaseImportJob(TwoCursorsMixin, SerialServiceCase):
         self.assertEqual(len(self._at_customer(lots)), 5)
         self.assertEqual(lots.customer_id, self.customer)
         self.assertEqual(self.contract.covered_lot_ids, lots)
+
+    def test_concurrent_update_is_retried_not_a_failed_import(self):
+        """A batch that meets another transaction's update of the same rows
+        (a serialization failure) is not the file's fault: the call fails for
+        Odoo to retry, the rows stay staged, and the next call imports them."""
+        wizard = self._wizard([self._row(serial) for serial in self._serials()])
+        wizard.action_apply()
+        job = wizard.job_id
+        Job = type(self.Job)
+
+        def conflicting(job_record, lines):
+            raise psycopg2.errors.SerializationFailure("could not serialize access")
+
+        with (
+            patch.object(Job, "_apply_lines", conflicting),
+            self.assertRaises(psycopg2.errors.SerializationFailure),
+        ):
+            self._run_cron(batch_size=2, max_calls=1)
+        self.assertNotEqual(job.state, "failed")
+        self.assertFalse(job.undo_pending)
+        self.assertEqual(set(job.line_ids.mapped("state")), {"staged"})
+        self.assertFalse(job.activity_ids)
+        self._run_cron(batch_size=2)
+        self.assertEqual((job.state, job.done_count), ("done", 6))
 
     def test_contract_refused_at_the_last_step_withdraws_every_row(self):
         self.contract.stage_id = self.env.ref(
