@@ -1,3 +1,5 @@
+from collections import defaultdict
+
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
@@ -93,8 +95,13 @@ class SaleSubscription(models.Model):
         contracts = lots.subscription_ids.filtered(
             lambda s: s.stage_id.type == "in_progress"
         )
+        # each serial's running contracts, in one pass over the contracts
+        running_by_lot = defaultdict(list)
+        for contract in contracts:
+            for lot_id in contract.covered_lot_ids.ids:
+                running_by_lot[lot_id].append(contract)
         for lot in lots:
-            running = contracts.filtered(lambda s, lot=lot: lot in s.covered_lot_ids)
+            running = running_by_lot[lot.id]
             for first in running:
                 for second in running:
                     if first.id < second.id and first._overlaps(second):
