@@ -270,9 +270,9 @@ def make_contracts(env, catalog, count, tag, metered=True, pooled=False):
     day ago; plain ones bill only their rental line (subscription_oca's own
     invoice)."""
     env = env(context=dict(env.context, tracking_disable=True))
-    # due for every side: subscription_oca's cron takes the server's day
-    # (date.today()), this add-on's run the user's; they differ around
-    # midnight, and the contracts are due on the earlier one
+    # due for every side, on the server's day (subscription_oca's cron and
+    # this add-on's run bill up to it) and the user's, which differ around
+    # midnight: the earlier of the two
     today = min(fields.Date.context_today(env["res.partner"]), date.today())
     customers = catalog.customers
     template = catalog.metered_template if metered else catalog.plain_template
