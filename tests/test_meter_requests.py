@@ -292,11 +292,18 @@ class TestMeterRequests(SerialServiceCase, HttpCase):
         self.assertEqual(line.quantity, 480, "only the device's reading is billed")
         self.assertEqual(device.invoice_line_id, line)
         self.assertFalse((customer | technician).invoice_line_id)
-        # the next invoice does not bill the superseded ones either
+        # the next invoice does not bill the superseded ones either; it bills
+        # no real reading (only an estimate, when the readings were taken the
+        # day before its date: around midnight)
         contract.recurring_next_date = self.today
         contract.generate_invoice()
-        self.assertEqual(sum(self._usage_lines(contract).mapped("quantity")), 480)
         self.assertFalse((customer | technician).invoice_line_id)
+        second = contract.invoice_ids.sorted("id")[-1]
+        billed = self.env["serial.meter.reading"].search(
+            [("invoice_line_id", "in", second.invoice_line_ids.ids)]
+        )
+        self.assertEqual(set(billed.mapped("source")) - {"estimate"}, set())
+        self.assertEqual(device.invoice_line_id, line)
 
     def test_precedence_per_template_and_the_winner_deleted(self):
         lot = self.lots[1]
