@@ -320,10 +320,11 @@ class SaleSubscription(models.Model):
         # only a reading to review holds usage: the notes need those alone,
         # and only the contracts covering their serials
         to_review = unbilled.filtered(lambda r: r.review_state == "to_review")
+        held_lots = to_review.lot_id
         held = {
             contract.id: contract._get_held_usage_note(days[contract.id], to_review)
-            for contract in self
-            if contract.covered_lot_ids & to_review.lot_id
+            for contract in (self if held_lots else self.browse())
+            if contract.covered_lot_ids & held_lots
         }
         held = {contract_id: note for contract_id, note in held.items() if note}
         if held:

@@ -14,21 +14,23 @@ class SerialServiceLine(models.Model):
     def create(self, vals_list):
         self._check_jobs_open([vals.get("request_id") for vals in vals_list])
         Job = self.env["maintenance.request"]
+        job_fields = self._job_value_fields().keys()
         for vals in vals_list:
             request_id = vals.get("request_id")
-            if isinstance(request_id, int):
+            if isinstance(request_id, int) and vals.keys() & job_fields:
                 self._check_job_values(vals, Job.browse(request_id))
         return super().create(vals_list)
 
     def write(self, vals):
         if vals.get("request_id"):
             self._check_jobs_open([vals["request_id"]])
-        self._check_job_values(
-            vals,
-            self.env["maintenance.request"].browse(vals["request_id"])
-            if vals.get("request_id")
-            else self.request_id,
-        )
+        if vals.keys() & self._job_value_fields().keys():
+            self._check_job_values(
+                vals,
+                self.env["maintenance.request"].browse(vals["request_id"])
+                if vals.get("request_id")
+                else self.request_id,
+            )
         self._check_frozen_write(vals)
         self._check_bookkeeping_write(vals)
         self._check_line_type_write(vals)

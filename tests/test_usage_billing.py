@@ -54,6 +54,16 @@ class TestUsageBilling(SerialServiceCase):
             }
         )
 
+    def _read_spike(self, lot, value):
+        """Three monthly readings of 100 pages, then `value` ten days ago: a
+        spike, held for review."""
+        for days_ago, usual in ((40, 1000), (30, 1100), (20, 1200)):
+            self._read(lot, days_ago, usual)
+        return self._read(lot, 10, value)
+
+    def _chatter_text(self, contract):
+        return " ".join(str(body) for body in contract.message_ids.mapped("body"))
+
     def _usage_lines(self, invoice):
         return invoice.invoice_line_ids.filtered(
             lambda line: line.product_id == self.pages
@@ -333,10 +343,7 @@ class TestUsageBilling(SerialServiceCase):
     def test_held_spike_is_not_billed_until_approved(self):
         lot1, lot2 = self.lots[:2]
         contract = self._contract(lot1 | lot2, {"price_unit": 0.1})
-        self._read(lot1, 40, 1000)
-        self._read(lot1, 30, 1100)
-        self._read(lot1, 20, 1200)
-        spike = self._read(lot1, 10, 501300)
+        spike = self._read_spike(lot1, 501300)
         self._read(lot2, 20, 100)
         self._read(lot2, 10, 200)
         self.assertTrue(spike.is_flagged)
@@ -346,7 +353,7 @@ class TestUsageBilling(SerialServiceCase):
         self.assertEqual(len(lines), 1, "the held serial has no line")
         self.assertIn("BIL-2", lines.name)
         self.assertFalse(spike.invoice_line_id)
-        notes = " ".join(str(b) for b in contract.message_ids.mapped("body"))
+        notes = self._chatter_text(contract)
         self.assertIn("BIL-1", notes)
         self.assertIn("501300", notes)
         # approved: billed on the next invoice
@@ -369,10 +376,7 @@ class TestUsageBilling(SerialServiceCase):
         held_lot, clean_lot = self.lots[:2]
         held_contract = self._contract(held_lot, {"price_unit": 0.1})
         clean_contract = self._contract(clean_lot, {"price_unit": 0.1})
-        self._read(held_lot, 40, 1000)
-        self._read(held_lot, 30, 1100)
-        self._read(held_lot, 20, 1200)
-        spike = self._read(held_lot, 10, 900150)
+        spike = self._read_spike(held_lot, 900150)
         self._read(clean_lot, 20, 100)
         self._read(clean_lot, 10, 150)
         self.assertEqual(spike.review_state, "to_review")
@@ -380,25 +384,18 @@ class TestUsageBilling(SerialServiceCase):
         self.assertEqual(len(held_contract.invoice_ids), 1)
         self.assertFalse(self._usage_lines(held_contract.invoice_ids))
         self.assertFalse(spike.invoice_line_id)
-        held_notes = " ".join(
-            str(body) for body in held_contract.message_ids.mapped("body")
-        )
+        held_notes = self._chatter_text(held_contract)
         self.assertIn("Usage held for review", held_notes)
         self.assertIn(held_lot.name, held_notes)
         self.assertIn("900150", held_notes)
         self.assertEqual(self._usage_lines(clean_contract.invoice_ids).quantity, 50.0)
-        clean_notes = " ".join(
-            str(body) for body in clean_contract.message_ids.mapped("body")
-        )
+        clean_notes = self._chatter_text(clean_contract)
         self.assertNotIn("Usage held for review", clean_notes)
 
     def test_corrected_spike_releases_billing(self):
         lot = self.lots[0]
         contract = self._contract(lot, {"price_unit": 0.1})
-        self._read(lot, 40, 1000)
-        self._read(lot, 30, 1100)
-        self._read(lot, 20, 1200)
-        spike = self._read(lot, 10, 501300)
+        spike = self._read_spike(lot, 501300)
         self.assertEqual(spike.review_state, "to_review")
         spike.value = 1300
         self.assertNotEqual(spike.review_state, "to_review")
