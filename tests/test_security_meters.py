@@ -9,6 +9,7 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 
 from odoo import fields
+from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
 from .common import SerialServiceCase
@@ -189,6 +190,22 @@ class TestMeterReviewCorrected(SerialServiceCase):
                 self.env["serial.meter.reading"].search(
                     [("lot_id", "=", self.lot.id)]
                 ).unlink()
+
+    def test_a_technician_neither_reviews_nor_sees_the_review_menu(self):
+        """Readings to Review is the service managers' and billing's: a
+        technician who records readings may not approve a held one, and has
+        no menu to the list."""
+        spike = self._spike()
+        with self.assertRaises(AccessError):
+            spike.with_user(self.technician).action_approve()
+        self.assertEqual(spike.review_state, "to_review")
+        menu = self.env.ref("serial_service.serial_meter_reading_menu_review")
+        visible = self.env["ir.ui.menu"].with_user(self.technician)._visible_menu_ids()
+        self.assertNotIn(menu.id, visible)
+        self.assertIn(
+            menu.id,
+            self.env["ir.ui.menu"].with_user(self.manager)._visible_menu_ids(),
+        )
 
     def test_approved_as_it_is_stays_flagged_and_a_new_spike_is_held(self):
         spike = self._spike()
